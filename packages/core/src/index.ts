@@ -1,0 +1,14 @@
+/**
+ * @scorekit/core — tensors and backend set-up, explicit random keys, SDEs (VE, VP, sub-VP)
+ * with reverse-time and probability-flow forms, noise schedules and shared types.
+ * Song et al. 2021, "Score-Based Generative Modeling through Stochastic Differential Equations".
+ */
+export * from './backend.js';
+export * from './config.js';
+export * from './errors.js';
+export * from './noise.js';
+export * from './random.js';
+export * from './sde/index.js';
+export * from './tensor.js';
+export * from './types.js';
+export * from './wasmKernels.js';

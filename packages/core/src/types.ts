@@ -1,0 +1,13 @@
+import type { Tensor, Tensor1D, Tensor2D } from '@tensorflow/tfjs-core';
+
+/**
+ * A score function s(x, t) ≈ ∇ₓ log p_t(x) (Song et al. 2021, eq. 6): batch-first `x` of
+ * shape [B, ...] and per-sample times `t` of shape [B]; returns a tensor shaped like `x`.
+ */
+export type ScoreFn = (x: Tensor, t: Tensor1D) => Tensor;
+
+/**
+ * Classifier logits log p(y | x, t) up to a constant (Chao et al. 2022, §3): `x` [B, ...],
+ * `t` [B] → logits [B, C].
+ */
+export type LogitsFn = (x: Tensor, t: Tensor1D) => Tensor2D;

