@@ -11,3 +11,19 @@ export type ScoreFn = (x: Tensor, t: Tensor1D) => Tensor;
  * `t` [B] → logits [B, C].
  */
 export type LogitsFn = (x: Tensor, t: Tensor1D) => Tensor2D;
+
+/**
+ * Named parameters: a flat record whose keys are checkpoint names (e.g. `trunk.0.weight`).
+ * Values are plain tensors owned by whoever holds the record; optimisers return new records.
+ */
+export type Params = Readonly<Record<string, Tensor>>;
+
+/**
+ * A function of parameters, the kind a loss differentiates: `(params, x, t) → output`.
+ * Bind it to fixed params to get a {@link ScoreFn} or {@link LogitsFn}.
+ */
+export type ParametricFn<Out extends Tensor = Tensor> = (
+  params: Params,
+  x: Tensor,
+  t: Tensor1D,
+) => Out;

@@ -35,6 +35,8 @@ export interface Sde {
   diffusion(t: tf.Tensor1D): tf.Tensor1D;
   /** Mean and std of p_{0t}(x_t | x_0) (Song et al. 2021, eqs. 29, 32, 34). */
   marginal(x0: tf.Tensor, t: tf.Tensor1D): Marginal;
+  /** The std of p_{0t} alone (σ(t) for VE), [B]: the noise level a network is conditioned on. */
+  marginalStd(t: tf.Tensor1D): tf.Tensor1D;
   /** A sample of the prior p_T, batch-first `shape`, one key per sample. */
   priorSample(key: Key, shape: readonly number[]): tf.Tensor;
   /** log p_T(z) per sample, [B]. */

@@ -46,6 +46,7 @@ export function veSde(options: VeSdeOptions = {}): VeSde {
     drift: (x) => tf.zerosLike(x),
     diffusion: (t) => tf.tidy(() => tf.mul(sigma(t), Math.sqrt(2 * logRatio))) as tf.Tensor1D,
     marginal: (x0, t) => ({ mean: tf.clone(x0), std: sigma(t) }),
+    marginalStd: sigma,
     priorSample: (key, shape) => tf.tidy(() => tf.mul(normalPerSample(key, shape), sigmaMax)),
     priorLogp: (z) =>
       tf.tidy(() => {

@@ -66,6 +66,8 @@ export function vpSde(options: VpSdeOptions = {}): VpFamilySde {
           std: tf.sqrt(tf.sub(1, tf.exp(tf.mul(lmc, 2)))) as tf.Tensor1D,
         };
       }),
+    marginalStd: (t) =>
+      tf.tidy(() => tf.sqrt(tf.sub(1, tf.exp(tf.mul(c.logMeanCoeff(t), 2))))) as tf.Tensor1D,
     priorSample: (key, shape) => normalPerSample(key, shape),
     priorLogp: c.standardPriorLogp,
     discretize: (x, t) =>
@@ -113,6 +115,8 @@ export function subVpSde(options: VpSdeOptions = {}): VpFamilySde {
           std: tf.sub(1, tf.exp(tf.mul(lmc, 2))) as tf.Tensor1D,
         };
       }),
+    marginalStd: (t) =>
+      tf.tidy(() => tf.sub(1, tf.exp(tf.mul(c.logMeanCoeff(t), 2)))) as tf.Tensor1D,
     priorSample: (key, shape) => normalPerSample(key, shape),
     priorLogp: c.standardPriorLogp,
     discretize: (x, t) =>
