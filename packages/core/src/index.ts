@@ -1,4 +1,5 @@
 import './secondOrder.js'; // registers second-order-safe gradients before anything runs
+
 /**
  * @scorekit/core — tensors and backend set-up, explicit random keys, SDEs (VE, VP, sub-VP)
  * with reverse-time and probability-flow forms, noise schedules and shared types.
@@ -9,8 +10,8 @@ export * from './config.js';
 export * from './errors.js';
 export * from './noise.js';
 export * from './random.js';
-export * from './secondOrder.js';
 export * from './sde/index.js';
+export * from './secondOrder.js';
 export * from './tensor.js';
 export * from './types.js';
 export * from './wasmKernels.js';
