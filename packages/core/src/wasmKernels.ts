@@ -175,10 +175,13 @@ export function registerWasmConvGradients(): void {
   if (getKernel('Conv2DBackpropFilter', 'wasm')) unregisterKernel('Conv2DBackpropFilter', 'wasm');
   registerKernel(filterConfig);
   if (originalInput) unregisterKernel('Conv2DBackpropInput', 'wasm');
-  registerKernel({
+  const inputConfig: KernelConfig = {
     kernelName: 'Conv2DBackpropInput',
     backendName: 'wasm',
     kernelFunc: backpropInput,
-  });
+  };
+  // keep the original's set-up (its wasm function binding) for the strided fallback
+  if (originalInput?.setupFunc) inputConfig.setupFunc = originalInput.setupFunc;
+  registerKernel(inputConfig);
   registered = true;
 }

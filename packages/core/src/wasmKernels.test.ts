@@ -1,0 +1,71 @@
+import * as tf from '@tensorflow/tfjs-core';
+import { describe, expect, it } from 'vitest';
+import { key, normal } from './random.js';
+
+const onWasm = tf.getBackend() === 'wasm';
+
+/** Runs `f` on the cpu backend and returns host arrays, then restores the backend. */
+async function onCpu<T>(f: () => T): Promise<T> {
+  const previous = tf.getBackend();
+  await tf.setBackend('cpu');
+  try {
+    return f();
+  } finally {
+    await tf.setBackend(previous);
+  }
+}
+
+type Case = {
+  name: string;
+  x: [number, number, number, number];
+  w: [number, number, number, number];
+  stride: number;
+  pad: 'same' | 'valid';
+};
+const cases: Case[] = [
+  { name: '3×3 stride 1 same', x: [2, 6, 6, 3], w: [3, 3, 3, 4], stride: 1, pad: 'same' },
+  { name: '3×3 stride 2 same', x: [2, 6, 6, 3], w: [3, 3, 3, 4], stride: 2, pad: 'same' },
+  { name: '3×3 stride 2 same, odd size', x: [2, 7, 7, 2], w: [3, 3, 2, 3], stride: 2, pad: 'same' },
+  { name: '1×1 stride 2', x: [3, 6, 6, 4], w: [1, 1, 4, 2], stride: 2, pad: 'same' },
+  { name: '3×3 valid', x: [2, 7, 6, 2], w: [3, 3, 2, 3], stride: 1, pad: 'valid' },
+  { name: '3×3 stride 2 valid', x: [2, 8, 8, 2], w: [3, 3, 2, 3], stride: 2, pad: 'valid' },
+];
+
+/**
+ * The DLSM pattern on one conv layer: L(W) = ‖∇ₓ Σ tanh(conv(x, W)) · c‖², differentiated
+ * w.r.t. W — exercises Conv2D, Conv2DBackpropInput and Conv2DBackpropFilter kernels.
+ */
+function firstAndSecondOrder(c: Case): { dx: number[]; dW: number[]; dWdx: number[] } {
+  return tf.tidy(() => {
+    const x = normal(key(1), c.x) as tf.Tensor4D;
+    const W = tf.mul(normal(key(2), c.w), 0.5) as tf.Tensor4D;
+    const f = (xx: tf.Tensor, ww: tf.Tensor) => {
+      const y = tf.conv2d(xx as tf.Tensor4D, ww as tf.Tensor4D, c.stride, c.pad);
+      return tf.sum(tf.mul(tf.tanh(y), tf.sin(y)));
+    };
+    const [dx, dW] = tf.grads(f)([x, W]);
+    const [dWdx] = tf.grads((ww: tf.Tensor) =>
+      tf.sum(tf.square(tf.grad((xx: tf.Tensor) => f(xx, ww))(x))),
+    )([W]);
+    return {
+      dx: Array.from(dx!.dataSync()),
+      dW: Array.from(dW!.dataSync()),
+      dWdx: Array.from(dWdx!.dataSync()),
+    };
+  });
+}
+
+const maxRelErr = (a: number[], b: number[]) => {
+  const scale = Math.max(...b.map(Math.abs), 1e-6);
+  return Math.max(...a.map((v, i) => Math.abs(v - b[i]!))) / scale;
+};
+
+describe.runIf(onWasm)('wasm convolution gradient kernels', () => {
+  it.each(cases)('$name: first and second order match the cpu backend', async (c) => {
+    const wasm = firstAndSecondOrder(c);
+    const cpu = await onCpu(() => firstAndSecondOrder(c));
+    expect(maxRelErr(wasm.dx, cpu.dx)).toBeLessThan(1e-4);
+    expect(maxRelErr(wasm.dW, cpu.dW)).toBeLessThan(1e-4);
+    expect(maxRelErr(wasm.dWdx, cpu.dWdx)).toBeLessThan(1e-3);
+  });
+});
