@@ -1,0 +1,79 @@
+/**
+ * scorekit benchmarks (`npm run bench`): ratios measured in one run on this machine.
+ *
+ * 1. A conv-classifier training step (CE) on the wasm backend vs the pure-JS cpu backend.
+ * 2. A DLSM-style double-back-propagation step vs a plain CE step on wasm.
+ *
+ * Numbers are wall-clock medians; quote them as ratios (the machine is shared and noisy).
+ */
+import { key, logSoftmax, normal, setupBackend, split } from '@scorekit/core';
+import * as tf from '@tensorflow/tfjs-core';
+
+type Params = tf.Tensor[];
+
+function initParams(): Params {
+  const ks = split(key(0), 4);
+  return [
+    tf.mul(normal(ks[0]!, [3, 3, 3, 16]), 0.2),
+    tf.mul(normal(ks[1]!, [3, 3, 16, 32]), 0.1),
+    tf.mul(normal(ks[2]!, [3, 3, 32, 32]), 0.1),
+    tf.mul(normal(ks[3]!, [32, 10]), 0.1),
+  ];
+}
+
+function logits(p: Params, x: tf.Tensor): tf.Tensor2D {
+  const silu = (z: tf.Tensor) => tf.mul(z, tf.sigmoid(z));
+  let h = silu(tf.conv2d(x as tf.Tensor4D, p[0] as tf.Tensor4D, 1, 'same'));
+  h = silu(tf.conv2d(h as tf.Tensor4D, p[1] as tf.Tensor4D, 2, 'same'));
+  h = silu(tf.conv2d(h as tf.Tensor4D, p[2] as tf.Tensor4D, 1, 'same'));
+  const pooled = tf.mean(h, [1, 2]);
+  return tf.matMul(pooled as tf.Tensor2D, p[3] as tf.Tensor2D);
+}
+
+const ce = (p: Params, x: tf.Tensor, y: tf.Tensor) =>
+  tf.neg(tf.mean(tf.sum(tf.mul(logSoftmax(logits(p, x)), y), -1))) as tf.Scalar;
+
+const dlsmPlusCe = (p: Params, x: tf.Tensor, y: tf.Tensor, target: tf.Tensor) => {
+  const g = tf.grad((xx: tf.Tensor) => tf.sum(tf.mul(logSoftmax(logits(p, xx)), y)))(x);
+  const dlsm = tf.mul(0.5, tf.mean(tf.square(tf.sub(g, target))));
+  return tf.add(dlsm, ce(p, x, y)) as tf.Scalar;
+};
+
+function timeSteps(step: () => void, warmup: number, n: number): number {
+  for (let i = 0; i < warmup; i++) step();
+  const times: number[] = [];
+  for (let i = 0; i < n; i++) {
+    const t0 = performance.now();
+    step();
+    times.push(performance.now() - t0);
+  }
+  times.sort((a, b) => a - b);
+  return times[Math.floor(n / 2)]!;
+}
+
+function trainStep(p: Params, loss: (q: Params) => tf.Scalar): void {
+  tf.tidy(() => {
+    const grads = tf.grads((...q: tf.Tensor[]) => loss(q))(p);
+    for (const g of grads) g.dataSync();
+  });
+}
+
+async function main() {
+  const batch = Number(process.env['BENCH_BATCH'] ?? 16);
+  const report = await setupBackend({ backend: 'wasm' });
+  console.log(`backend: ${report.name}; batch ${batch} of 32×32×3; conv 3→16→32(s2)→32, SiLU`);
+  const x = normal(key(1), [batch, 32, 32, 3]);
+  const y = tf.oneHot(tf.tensor1d(Array.from({ length: batch }, (_, i) => i % 10), 'int32'), 10);
+  const target = normal(key(2), [batch, 32, 32, 3]);
+  const p = initParams();
+
+  const wasmCe = timeSteps(() => trainStep(p, (q) => ce(q, x, y)), 2, 5);
+  const wasmDlsm = timeSteps(() => trainStep(p, (q) => dlsmPlusCe(q, x, y, target)), 2, 5);
+  await tf.setBackend('cpu');
+  const cpuCe = timeSteps(() => trainStep(p, (q) => ce(q, x, y)), 1, 2);
+  console.log(`CE step      wasm ${wasmCe.toFixed(0)} ms   cpu ${cpuCe.toFixed(0)} ms   cpu/wasm = ${(cpuCe / wasmCe).toFixed(1)}×`);
+  console.log(`DLSM+CE step wasm ${wasmDlsm.toFixed(0)} ms   DLSM+CE / CE = ${(wasmDlsm / wasmCe).toFixed(2)}×`);
+  tf.dispose([x, y, target, ...p]);
+}
+
+await main();
