@@ -29,8 +29,9 @@ function wasmKernel(name: string): KernelFunc {
  * - `Conv2DBackpropFilter` (missing on wasm): ∂L/∂W[a,b,ci,co] = Σ_{n,i,j} x̂[n, i·s+a, j·s+b, ci]
  *   · dy[n,i,j,co], computed as a forward convolution of the padded input transposed to
  *   [Cin, H, W, B] with dy transposed to [Ho, Wo, B, Cout], dilated by the stride.
- * - `Conv2DBackpropInput` for stride 1: a forward convolution of dy with the spatially flipped,
- *   transposed filter (about 8× faster than wasm's own kernel); other strides use the original.
+ * - `Conv2DBackpropInput`: a forward convolution of dy (with s − 1 zeros inserted between rows
+ *   and columns for stride s) with the spatially flipped, transposed filter — several times
+ *   faster than wasm's own kernel, which remains the fallback for unusual paddings.
  *
  * Only kernels are replaced: tfjs's gradient definitions stay, so second-order gradients
  * (double back-propagation, Chao et al. 2022 eq. 10) keep working. Idempotent.
@@ -41,6 +42,8 @@ export function registerWasmConvGradients(): void {
   const transpose = wasmKernel('Transpose');
   const slice = wasmKernel('Slice');
   const reverse = wasmKernel('Reverse');
+  const reshapeK = wasmKernel('Reshape');
+  const padK = wasmKernel('PadV2');
   const originalInput = getKernel('Conv2DBackpropInput', 'wasm');
 
   const backpropFilter = ({ inputs, attrs, backend }: KernelArgs): TensorInfo => {
@@ -125,17 +128,90 @@ export function registerWasmConvGradients(): void {
     );
     const fh = info.filterHeight;
     const fw = info.filterWidth;
+    const sh = info.strideHeight;
+    const sw = info.strideWidth;
+    // dy with (s − 1) zeros inserted after every row / column: [B, Ho·sh, Wo·sw, C]
+    const dilatedHeight = info.outHeight * sh;
+    const dilatedWidth = info.outWidth * sw;
     const padTop = fh - 1 - info.padInfo.top;
     const padLeft = fw - 1 - info.padInfo.left;
-    const padBottom = info.inHeight - info.outHeight + fh - 1 - padTop;
-    const padRight = info.inWidth - info.outWidth + fw - 1 - padLeft;
+    let padBottom = info.inHeight + fh - 1 - padTop - dilatedHeight;
+    let padRight = info.inWidth + fw - 1 - padLeft - dilatedWidth;
+    // trailing inserted zeros may be cropped, real rows may not
     const fast =
-      info.strideHeight === 1 &&
-      info.strideWidth === 1 &&
-      Math.min(padTop, padLeft, padBottom, padRight) >= 0;
+      padTop >= 0 && padLeft >= 0 && padBottom > -sh && padRight > -sw && info.dilationHeight === 1;
     if (!fast) {
       if (!originalInput) throw new Error('wasm backend has no Conv2DBackpropInput kernel');
       return originalInput.kernelFunc(args) as TensorInfo;
+    }
+    let input = dy;
+    if (sh > 1 || sw > 1) {
+      const [b, ho, wo, c] = dy.shape as [number, number, number, number];
+      const free = (t: TensorInfo) => wasm.disposeData(t.dataId);
+      const r1 = reshapeK({
+        inputs: { x: dy },
+        attrs: { shape: [b, ho, 1, wo * c] },
+        backend,
+      }) as TensorInfo;
+      const p1 = padK({
+        inputs: { x: r1 },
+        attrs: {
+          paddings: [
+            [0, 0],
+            [0, 0],
+            [0, sh - 1],
+            [0, 0],
+          ],
+          constantValue: 0,
+        },
+        backend,
+      }) as TensorInfo;
+      free(r1);
+      const r2 = reshapeK({
+        inputs: { x: p1 },
+        attrs: { shape: [b * ho * sh, wo, 1, c] },
+        backend,
+      }) as TensorInfo;
+      free(p1);
+      const p2 = padK({
+        inputs: { x: r2 },
+        attrs: {
+          paddings: [
+            [0, 0],
+            [0, 0],
+            [0, sw - 1],
+            [0, 0],
+          ],
+          constantValue: 0,
+        },
+        backend,
+      }) as TensorInfo;
+      free(r2);
+      input = reshapeK({
+        inputs: { x: p2 },
+        attrs: { shape: [b, dilatedHeight, dilatedWidth, c] },
+        backend,
+      }) as TensorInfo;
+      free(p2);
+      if (padBottom < 0 || padRight < 0) {
+        const cropped = slice({
+          inputs: { x: input },
+          attrs: {
+            begin: [0, 0, 0, 0],
+            size: [
+              b,
+              dilatedHeight + Math.min(padBottom, 0),
+              dilatedWidth + Math.min(padRight, 0),
+              c,
+            ],
+          },
+          backend,
+        }) as TensorInfo;
+        free(input);
+        input = cropped;
+        padBottom = Math.max(padBottom, 0);
+        padRight = Math.max(padRight, 0);
+      }
     }
     const flipped = reverse({
       inputs: { x: filter },
@@ -149,7 +225,7 @@ export function registerWasmConvGradients(): void {
     }) as TensorInfo;
     wasm.disposeData(flipped.dataId);
     const dx = conv2d({
-      inputs: { x: dy, filter: wT },
+      inputs: { x: input, filter: wT },
       attrs: {
         strides: [1, 1],
         pad: [
@@ -164,6 +240,7 @@ export function registerWasmConvGradients(): void {
       backend,
     }) as TensorInfo;
     wasm.disposeData(wT.dataId);
+    if (input !== dy) wasm.disposeData(input.dataId);
     return dx;
   };
 
