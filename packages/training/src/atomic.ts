@@ -1,0 +1,152 @@
+import { mkdtemp, open, rename, rm, stat } from 'node:fs/promises';
+import { basename, dirname, join } from 'node:path';
+import { errorMessage, type ScorekitError } from '@scorekit/core';
+import * as E from 'fp-ts/lib/Either.js';
+import * as TE from 'fp-ts/lib/TaskEither.js';
+
+const ioError =
+  (file: string, what: string) =>
+  (cause: unknown): ScorekitError => ({
+    _tag: 'IoError',
+    file,
+    message: `${file}: ${what}: ${errorMessage(cause)}`,
+  });
+
+/**
+ * Writes `data` to `file` and fsyncs it before closing, so that a later rename publishes
+ * complete bytes (the durability half of an atomic write; POSIX `fsync(2)`).
+ *
+ * @example
+ * ```ts
+ * await writeFileDurable('/tmp/x.bin', new Uint8Array([1, 2]))();
+ * ```
+ */
+export function writeFileDurable(
+  file: string,
+  data: Uint8Array | string,
+): TE.TaskEither<ScorekitError, void> {
+  return TE.tryCatch(
+    async () => {
+      const handle = await open(file, 'w');
+      try {
+        await handle.writeFile(data);
+        await handle.sync();
+      } finally {
+        await handle.close();
+      }
+    },
+    ioError(file, 'could not write'),
+  );
+}
+
+/**
+ * Fsyncs a directory (POSIX `fsync(2)` on the directory) so that renames and new entries
+ * inside it survive a crash. Platforms that cannot open a directory (Windows) are ignored.
+ *
+ * @example
+ * ```ts
+ * await fsyncDir('/tmp/run')();
+ * ```
+ */
+export function fsyncDir(dir: string): TE.TaskEither<ScorekitError, void> {
+  return TE.tryCatch(
+    async () => {
+      let handle: Awaited<ReturnType<typeof open>> | undefined;
+      try {
+        handle = await open(dir, 'r');
+        await handle.sync();
+      } catch {
+        // Directory fsync is unsupported on some platforms; the rename is still atomic.
+      } finally {
+        await handle?.close();
+      }
+    },
+    ioError(dir, 'could not fsync'),
+  );
+}
+
+/**
+ * Replaces `file` atomically: writes `file.tmp-…` in the same directory, fsyncs it, renames it
+ * over `file` (POSIX rename(2) is atomic within one file system) and fsyncs the directory. Readers see
+ * the old content or the new one, never a partial file.
+ *
+ * @example
+ * ```ts
+ * await writeFileAtomic('/tmp/run/latest', 'step-000100\n')();
+ * ```
+ */
+export function writeFileAtomic(
+  file: string,
+  data: Uint8Array | string,
+): TE.TaskEither<ScorekitError, void> {
+  const tmp = `${file}.tmp-${process.pid}`;
+  return async () => {
+    const written = await writeFileDurable(tmp, data)();
+    if (E.isLeft(written)) {
+      await rm(tmp, { force: true });
+      return written;
+    }
+    try {
+      await rename(tmp, file);
+    } catch (cause) {
+      await rm(tmp, { force: true });
+      return E.left(ioError(file, 'could not rename into place')(cause));
+    }
+    return fsyncDir(dirname(file))();
+  };
+}
+
+/**
+ * Creates directory `dir` atomically (POSIX rename(2) of a fully written, fsynced temporary
+ * directory): `fill(tmpDir)` writes the contents into a fresh temporary
+ * directory in the same parent (`.tmp-<name>-XXXXXX`), which is fsynced and then renamed to
+ * `dir`. If `fill` fails, the temporary directory is removed and `dir` is untouched, so no
+ * partial directory is ever visible under its final name. An existing `dir` is replaced (moved
+ * aside, the new one renamed in, the old one removed; between those two renames `dir` is briefly
+ * absent).
+ *
+ * @example
+ * ```ts
+ * await writeDirAtomic('/tmp/run/step-000100', (tmp) => writeFileDurable(`${tmp}/a.txt`, 'hi'))();
+ * ```
+ */
+export function writeDirAtomic(
+  dir: string,
+  fill: (tmpDir: string) => TE.TaskEither<ScorekitError, void>,
+): TE.TaskEither<ScorekitError, void> {
+  const parent = dirname(dir);
+  const name = basename(dir);
+  return async () => {
+    let tmp: string;
+    try {
+      tmp = await mkdtemp(join(parent, `.tmp-${name}-`));
+    } catch (cause) {
+      return E.left(ioError(parent, 'could not create a temporary directory')(cause));
+    }
+    const filled = await fill(tmp)();
+    if (E.isLeft(filled)) {
+      await rm(tmp, { recursive: true, force: true });
+      return filled;
+    }
+    try {
+      await fsyncDir(tmp)();
+      const exists = await stat(dir).then(
+        () => true,
+        () => false,
+      );
+      if (exists) {
+        const aside = `${tmp}.old`;
+        await rename(dir, aside);
+        await rename(tmp, dir);
+        await rm(aside, { recursive: true, force: true });
+      } else {
+        await rename(tmp, dir);
+      }
+      await fsyncDir(parent)();
+      return E.right(undefined);
+    } catch (cause) {
+      await rm(tmp, { recursive: true, force: true });
+      return E.left(ioError(dir, 'could not rename into place')(cause));
+    }
+  };
+}
