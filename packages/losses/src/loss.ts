@@ -1,5 +1,5 @@
 import type { Key, Params } from '@scorekit/core';
-import type * as tf from '@tensorflow/tfjs-core';
+import * as tf from '@tensorflow/tfjs-core';
 
 /**
  * The value of a loss at one batch: the scalar to minimise and its named terms (each already
@@ -22,4 +22,30 @@ export type Loss<Batch> = (params: Params, batch: Batch, key: Key) => LossValue;
 export interface LabelledBatch {
   readonly x: tf.Tensor;
   readonly y: tf.Tensor1D;
+}
+
+/**
+ * The value of a one-term loss: `total` and a term `name` holding the same number (a clone,
+ * so that disposing one does not dispose the other). Takes ownership of `total`.
+ *
+ * @example
+ * ```ts
+ * const v = termValue('dsm', tf.scalar(0.7)); // { total: 0.7, terms: { dsm: 0.7 } }
+ * ```
+ */
+export function termValue(name: string, total: tf.Scalar): LossValue {
+  return { total, terms: { [name]: tf.clone(total) } };
+}
+
+/**
+ * `tf.tidy` for code that returns a {@link LossValue}: every intermediate tensor is disposed,
+ * the total and terms are kept (tfjs's `tidy` types do not accept interfaces).
+ *
+ * @example
+ * ```ts
+ * const v = tidyLossValue(() => termValue('myTerm', tf.mean(tf.square(r)) as tf.Scalar));
+ * ```
+ */
+export function tidyLossValue(f: () => LossValue): LossValue {
+  return tf.tidy(() => f() as unknown as tf.TensorContainer) as unknown as LossValue;
 }
