@@ -1,0 +1,104 @@
+import { parseConfig } from '@scorekit/core';
+import { presets, type ToyConfig, toyConfig } from './config.js';
+
+/** Usage text of the toy-moons CLI. */
+export const usage = `scorekit toy-moons — the two-moons experiment of Chao et al. (ICLR 2022), end to end
+
+Usage: npm run demo -- [options]
+
+  --preset quick|paper|tiny   protocol preset (default quick: a few minutes on 2 CPU cores)
+  --seed N                    random seed (same seed ⇒ same table on the same backend)
+  --out DIR                   output folder (default out/toy-moons)
+  --alpha A                   guidance scale of the "scaling" method
+  --learning-curve K          also record D_L and CE every K classifier steps (Fig. 5)
+  --backend auto|wasm|cpu|tensorflow
+  --set path=value            override any config field, e.g. --set score.steps=500
+  --quiet                     no progress bars
+  --help                      this text
+
+Writes DIR/results.json, DIR/results.md, DIR/config.json, DIR/samples.svg,
+DIR/likelihood-field.svg (and DIR/learning-curve.svg).`;
+
+function setPath(target: Record<string, unknown>, path: string, value: unknown): void {
+  const keys = path.split('.');
+  let node: Record<string, unknown> = target;
+  for (const k of keys.slice(0, -1)) {
+    const next = node[k];
+    if (typeof next !== 'object' || next === null)
+      throw new Error(`--set ${path}: no config section '${k}'`);
+    node = next as Record<string, unknown>;
+  }
+  const last = keys[keys.length - 1]!;
+  if (!(last in node)) throw new Error(`--set ${path}: unknown field '${last}'`);
+  node[last] = value;
+}
+
+const parseValue = (raw: string): unknown => {
+  try {
+    return JSON.parse(raw);
+  } catch {
+    return raw;
+  }
+};
+
+/**
+ * Parses the command line into a validated {@link ToyConfig}, or `'help'`. Errors name the
+ * option or config field.
+ */
+export function parseArgs(argv: readonly string[]): ToyConfig | 'help' {
+  const args = [...argv];
+  const presetAt = args.indexOf('--preset');
+  const presetName = presetAt >= 0 ? args[presetAt + 1] : 'quick';
+  if (presetName !== 'quick' && presetName !== 'paper' && presetName !== 'tiny') {
+    throw new Error(`--preset: expected quick, paper or tiny, got ${presetName ?? 'nothing'}`);
+  }
+  const draft = structuredClone(presets[presetName]) as unknown as Record<string, unknown>;
+  let outGiven = false;
+  for (let i = 0; i < args.length; i++) {
+    const a = args[i]!;
+    const value = () => {
+      const v = args[++i];
+      if (v === undefined) throw new Error(`${a}: missing value`);
+      return v;
+    };
+    switch (a) {
+      case '--help':
+      case '-h':
+        return 'help';
+      case '--preset':
+        value();
+        break;
+      case '--seed':
+        draft['seed'] = parseValue(value());
+        break;
+      case '--out':
+        draft['out'] = value();
+        outGiven = true;
+        break;
+      case '--alpha':
+        setPath(draft, 'evaluation.alpha', parseValue(value()));
+        break;
+      case '--learning-curve':
+        setPath(draft, 'learningCurve.every', parseValue(value()));
+        break;
+      case '--backend':
+        draft['backend'] = value();
+        break;
+      case '--quiet':
+        draft['quiet'] = true;
+        break;
+      case '--set': {
+        const v = value();
+        const eq = v.indexOf('=');
+        if (eq < 0) throw new Error(`--set: expected path=value, got ${v}`);
+        setPath(draft, v.slice(0, eq), parseValue(v.slice(eq + 1)));
+        if (v.slice(0, eq) === 'out') outGiven = true;
+        break;
+      }
+      default:
+        throw new Error(`unknown option ${a} (see --help)`);
+    }
+  }
+  if (!outGiven) draft['out'] = presets[presetName].out;
+  return parseConfig(toyConfig, draft, 'toy-moons config');
+}

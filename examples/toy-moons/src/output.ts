@@ -1,0 +1,194 @@
+import { mkdir, rename, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import type { ToyConfig } from './config.js';
+import type { ClassifierMethod, ToyRun } from './pipeline.js';
+import { markdownTable } from './report.js';
+import { type Extent, figure, type Panel, type Series } from './svg.js';
+
+const CLASS_COLORS = ['#d62728', '#1f77b4'] as const;
+const METHOD_COLORS: Record<ClassifierMethod, string> = {
+  crossEntropy: '#ff7f0e',
+  dlsm: '#2ca02c',
+  total: '#9467bd',
+};
+
+const split2 = (xy: Float32Array) => {
+  const n = xy.length / 2;
+  const xs = new Float32Array(n);
+  const ys = new Float32Array(n);
+  for (let i = 0; i < n; i++) {
+    xs[i] = xy[2 * i]!;
+    ys[i] = xy[2 * i + 1]!;
+  }
+  return { xs, ys };
+};
+
+/** Writes a file atomically (temp file + rename), so a crash never leaves half a result. */
+async function writeAtomic(path: string, text: string): Promise<void> {
+  const tmp = `${path}.tmp-${process.pid}`;
+  await writeFile(tmp, text);
+  await rename(tmp, path);
+}
+
+/**
+ * Writes results.json, results.md, config.json, samples.svg, likelihood-field.svg and, in
+ * learning-curve mode, learning-curve.svg into `cfg.out`; returns the paths written.
+ */
+export async function writeOutputs(
+  cfg: ToyConfig,
+  run: ToyRun,
+  meta: { backend: string; seconds: number },
+): Promise<string[]> {
+  await mkdir(cfg.out, { recursive: true });
+  const files: string[] = [];
+  const put = async (name: string, text: string) => {
+    const p = join(cfg.out, name);
+    await writeAtomic(p, text);
+    files.push(p);
+  };
+  await put('config.json', `${JSON.stringify(cfg, null, 2)}\n`);
+  await put(
+    'results.json',
+    `${JSON.stringify(
+      {
+        paper:
+          'Chao et al., Denoising Likelihood Score Matching for Conditional Score-based Data Generation (ICLR 2022), §5.1',
+        preset: cfg.preset,
+        seed: cfg.seed,
+        backend: meta.backend,
+        wallSeconds: meta.seconds,
+        evaluation: {
+          sigma: cfg.evaluation.sigma,
+          grid: cfg.evaluation.grid,
+          k: cfg.evaluation.k,
+          alpha: cfg.evaluation.alpha,
+        },
+        results: run.results,
+        finalTrainingLosses: run.finalLosses,
+        learningCurves: run.learningCurves,
+        timings: run.timings,
+      },
+      null,
+      2,
+    )}\n`,
+  );
+  const md = [
+    `# Two moons (Chao et al. 2022, §5.1) — preset ${cfg.preset}, seed ${cfg.seed}, backend ${meta.backend}`,
+    '',
+    markdownTable(run.results, cfg.evaluation.sigma),
+    '',
+    ...run.results.map((r) => `- **${r.method}**: ${r.description}`),
+    '',
+    `Wall time ${meta.seconds.toFixed(0)} s. Stages: ${Object.entries(run.timings)
+      .map(([k, v]) => `${k} ${v.toFixed(1)} s`)
+      .join(', ')}.`,
+    '',
+  ].join('\n');
+  await put('results.md', md);
+
+  const extent: Extent = { xMin: -40, xMax: 40, yMin: -25, yMax: 25 };
+  const data: Series[] = run.figures.points.map((p, c) => ({
+    label: `class ${c + 1} data`,
+    color: CLASS_COLORS[c]!,
+    ...split2(p),
+  }));
+  const samplePanels: Panel[] = [
+    { kind: 'scatter', title: 'data (σ = 0)', extent, series: data },
+    ...run.figures.samples.map((s) => ({
+      kind: 'scatter' as const,
+      title: `${s.method}: samples at σ = ${cfg.evaluation.sigma}`,
+      extent,
+      series: s.perClass.map((xy, c) => ({
+        label: `class ${c + 1}`,
+        color: CLASS_COLORS[c]!,
+        ...split2(xy),
+      })),
+    })),
+  ];
+  await put(
+    'samples.svg',
+    figure(
+      samplePanels,
+      4,
+      `Class-conditional samples per method (Langevin at σ = ${cfg.evaluation.sigma})`,
+    ),
+  );
+
+  const g = split2(run.figures.grid);
+  const oracle = run.figures.fields.find((f) => f.method === 'Oracle');
+  const fieldPanels: Panel[] = [];
+  for (const c of [0, 1]) {
+    for (const f of run.figures.fields) {
+      if (f.method === 'Oracle' || !oracle) continue;
+      const u = (xy: Float32Array) => split2(xy);
+      fieldPanels.push({
+        kind: 'quiver',
+        title: `${f.method}, class ${c + 1}`,
+        extent,
+        fields: [
+          {
+            label: 'oracle',
+            color: '#999999',
+            x: g.xs,
+            y: g.ys,
+            u: u(oracle.perClass[c]!).xs,
+            v: u(oracle.perClass[c]!).ys,
+          },
+          {
+            label: 'α g',
+            color: CLASS_COLORS[c]!,
+            x: g.xs,
+            y: g.ys,
+            u: u(f.perClass[c]!).xs,
+            v: u(f.perClass[c]!).ys,
+          },
+        ],
+      });
+    }
+  }
+  await put(
+    'likelihood-field.svg',
+    figure(
+      fieldPanels,
+      5,
+      `Likelihood score α∇log p(y|x̃, σ) vs the oracle's at σ = ${cfg.evaluation.sigma}`,
+    ),
+  );
+
+  const curves = Object.entries(run.learningCurves) as Array<
+    [ClassifierMethod, { step: number; dL: number; crossEntropy: number }[]]
+  >;
+  if (curves.length > 0) {
+    const panels: Panel[] = [
+      {
+        kind: 'lines',
+        title: 'D_L during training',
+        xLabel: 'step',
+        yLabel: 'D_L',
+        series: curves.map(([m, pts]) => ({
+          label: m,
+          color: METHOD_COLORS[m],
+          xs: pts.map((p) => p.step),
+          ys: pts.map((p) => p.dL),
+        })),
+      },
+      {
+        kind: 'lines',
+        title: 'cross-entropy (held-out noisy points)',
+        xLabel: 'step',
+        yLabel: 'CE',
+        series: curves.map(([m, pts]) => ({
+          label: m,
+          color: METHOD_COLORS[m],
+          xs: pts.map((p) => p.step),
+          ys: pts.map((p) => p.crossEntropy),
+        })),
+      },
+    ];
+    await put(
+      'learning-curve.svg',
+      figure(panels, 2, 'Learning curves (cf. Chao et al. 2022, Fig. 5)'),
+    );
+  }
+  return files;
+}
