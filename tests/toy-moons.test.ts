@@ -1,0 +1,51 @@
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { presets, runToyMoons, writeOutputs } from '@scorekit/example-toy-moons';
+import { afterAll, describe, expect, it } from 'vitest';
+
+const out = mkdtempSync(join(tmpdir(), 'scorekit-toy-'));
+afterAll(() => rmSync(out, { recursive: true, force: true }));
+
+describe('toy moons end to end (tiny preset)', () => {
+  it("reproduces the direction of the paper's finding and writes its files", async () => {
+    const cfg = { ...presets.tiny, out, quiet: true };
+    const run = await runToyMoons(cfg);
+    const byMethod = Object.fromEntries(run.results.map((r) => [r.method, r]));
+    const meanDl = (m: string) => byMethod[m]!.perClass.reduce((s, c) => s + c.dL, 0) / 2;
+
+    // the oracle is the reference: its errors vanish (up to float error)
+    for (const c of byMethod['Oracle']!.perClass) {
+      expect(c.dP).toBeLessThan(1e-5);
+      expect(c.dL).toBeLessThan(1e-5);
+    }
+    // the paper's finding: the DLSM-total classifier's likelihood score is closer to the
+    // oracle's than the CE classifier's
+    expect(meanDl('Ours')).toBeLessThan(meanDl('Base'));
+    for (const r of run.results) {
+      for (const c of r.perClass) {
+        for (const v of [c.dP, c.dL, c.precision, c.recall]) expect(Number.isFinite(v)).toBe(true);
+        expect(c.precision).toBeGreaterThanOrEqual(0);
+        expect(c.recall).toBeLessThanOrEqual(1);
+      }
+    }
+
+    const files = await writeOutputs(cfg, run, { backend: 'test', seconds: 0 });
+    for (const f of [
+      'results.json',
+      'results.md',
+      'config.json',
+      'samples.svg',
+      'likelihood-field.svg',
+    ]) {
+      expect(existsSync(join(out, f))).toBe(true);
+    }
+    expect(files).toHaveLength(5);
+    const saved = JSON.parse(readFileSync(join(out, 'results.json'), 'utf8'));
+    expect(saved.results).toHaveLength(6);
+    expect(JSON.parse(readFileSync(join(out, 'config.json'), 'utf8'))).toEqual(cfg);
+    expect(readFileSync(join(out, 'samples.svg'), 'utf8')).toMatch(
+      /^<\?xml[\s\S]*<svg[\s\S]*<\/svg>\s*$/,
+    );
+  });
+});
