@@ -52,6 +52,8 @@ export const toyConfig = type({
     samplerSteps: 'number.integer > 0',
     correctorSteps: 'number.integer >= 0',
     snr: 'number > 0',
+    /** Langevin step-size rule: the reference's batch-averaged norms, or per sample. */
+    langevinNorms: "'batch' | 'sample'",
     /** k of the k-NN manifolds of precision / recall (5 in the paper). */
     k: 'number.integer > 0',
   },
@@ -68,7 +70,15 @@ const shared = {
   backend: 'auto',
   data: { perClass: 5000, scale: 20 },
   sde: { sigmaMin: 1e-3, sigmaMax: 10 },
-  evaluation: { sigma: 7.5, grid: 35, alpha: 5, k: 5, snr: 0.16, correctorSteps: 1 },
+  evaluation: {
+    sigma: 7.5,
+    grid: 35,
+    alpha: 5,
+    k: 5,
+    snr: 0.16,
+    correctorSteps: 1,
+    langevinNorms: 'batch',
+  },
   learningCurve: { every: 0 },
   quiet: false,
 } as const;

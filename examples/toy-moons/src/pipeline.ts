@@ -330,6 +330,7 @@ async function sampleAtSigma(
         predictor: 'none',
         corrector: 'langevin',
         snr: cfg.evaluation.snr,
+        langevinNorms: cfg.evaluation.langevinNorms,
         nStepsEach: Math.max(cfg.evaluation.correctorSteps, 1),
         denoise: false,
         eps: 1e-3,
