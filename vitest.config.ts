@@ -14,7 +14,7 @@ const alias = [
     replacement: `${root}packages/$1/src/index.ts`,
   },
   {
-    find: /^@scorekit\/example-(toy-moons|cifar)$/,
+    find: /^@scorekit\/example-(toy-moons|cifar|kit)$/,
     replacement: `${root}examples/$1/src/index.ts`,
   },
 ];

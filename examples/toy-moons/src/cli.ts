@@ -1,4 +1,5 @@
 import { parseConfig } from '@scorekit/core';
+import { applyOverride, parseValue, setPath } from '@scorekit/example-kit';
 import { presets, type ToyConfig, toyConfig } from './config.js';
 
 /** Usage text of the toy-moons CLI. */
@@ -18,28 +19,6 @@ Usage: npm run demo -- [options]
 
 Writes DIR/results.json, DIR/results.md, DIR/config.json, DIR/samples.svg,
 DIR/likelihood-field.svg (and DIR/learning-curve.svg).`;
-
-function setPath(target: Record<string, unknown>, path: string, value: unknown): void {
-  const keys = path.split('.');
-  let node: Record<string, unknown> = target;
-  for (const k of keys.slice(0, -1)) {
-    const next = node[k];
-    if (typeof next !== 'object' || next === null)
-      throw new Error(`--set ${path}: no config section '${k}'`);
-    node = next as Record<string, unknown>;
-  }
-  const last = keys[keys.length - 1]!;
-  if (!(last in node)) throw new Error(`--set ${path}: unknown field '${last}'`);
-  node[last] = value;
-}
-
-const parseValue = (raw: string): unknown => {
-  try {
-    return JSON.parse(raw);
-  } catch {
-    return raw;
-  }
-};
 
 /**
  * Parses the command line into a validated {@link ToyConfig}, or `'help'`. Errors name the
@@ -88,11 +67,7 @@ export function parseArgs(argv: readonly string[]): ToyConfig | 'help' {
         draft['quiet'] = true;
         break;
       case '--set': {
-        const v = value();
-        const eq = v.indexOf('=');
-        if (eq < 0) throw new Error(`--set: expected path=value, got ${v}`);
-        setPath(draft, v.slice(0, eq), parseValue(v.slice(eq + 1)));
-        if (v.slice(0, eq) === 'out') outGiven = true;
+        if (applyOverride(draft, value()) === 'out') outGiven = true;
         break;
       }
       default:

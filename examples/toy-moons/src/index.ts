@@ -6,6 +6,5 @@ export * from './cli.js';
 export * from './config.js';
 export * from './output.js';
 export * from './pipeline.js';
-export * from './progress.js';
 export * from './report.js';
 export * from './svg.js';

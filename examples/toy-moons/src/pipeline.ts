@@ -21,6 +21,7 @@ import {
   trainingPointBatches,
   twoMoons,
 } from '@scorekit/datasets';
+import { type Progress, progressBar } from '@scorekit/example-kit';
 import { classifierObjective, dsm, type LabelledBatch, type Loss } from '@scorekit/losses';
 import { type ConditionalScores, featureSet, prdc, scoreErrors } from '@scorekit/metrics';
 import {
@@ -38,7 +39,6 @@ import { adam, type FitResult, fit, type TrainState } from '@scorekit/training';
 import * as tf from '@tensorflow/tfjs-core';
 import * as E from 'fp-ts/lib/Either.js';
 import type { ToyConfig } from './config.js';
-import { type Progress, progressBar } from './progress.js';
 import type { ClassScores, MethodResult } from './report.js';
 
 /** The classifier objectives of the toy experiment (Chao et al. 2022, §5.1). */

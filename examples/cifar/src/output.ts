@@ -1,0 +1,67 @@
+import { mkdir, writeFile } from 'node:fs/promises';
+import { dirname } from 'node:path';
+import { errorMessage, type ScorekitError } from '@scorekit/core';
+import { encodePng, type ImageShape } from '@scorekit/datasets';
+import * as E from 'fp-ts/lib/Either.js';
+import type * as TE from 'fp-ts/lib/TaskEither.js';
+
+/**
+ * Writes `value` as pretty JSON to `file` (creating its folder): the resolved config and the
+ * metrics saved beside every command's outputs.
+ *
+ * @example
+ * ```ts
+ * await writeJson('out/cifar-tiny/config.json', cfg)();
+ * ```
+ */
+export function writeJson(file: string, value: unknown): TE.TaskEither<ScorekitError, string> {
+  return async () => {
+    try {
+      await mkdir(dirname(file), { recursive: true });
+      await writeFile(file, `${JSON.stringify(value, null, 2)}\n`);
+      return E.right(file);
+    } catch (cause) {
+      return E.left({
+        _tag: 'IoError',
+        file,
+        message: `${file}: cannot write: ${errorMessage(cause)}`,
+      });
+    }
+  };
+}
+
+/**
+ * Lays out `count` HWC images of `shape` (float values in [0, 1], clipped; 8-bit rounding)
+ * as a grid with `columns` columns and a 2-pixel white border, and encodes it as a PNG.
+ *
+ * @example
+ * ```ts
+ * await writeFile('class-3.png', imageGrid(pixels, 16, [32, 32, 3]));
+ * ```
+ */
+export function imageGrid(
+  images: Float32Array,
+  count: number,
+  shape: ImageShape,
+  columns = Math.ceil(Math.sqrt(count)),
+): Buffer {
+  const [h, w, c] = shape;
+  const pad = 2;
+  const cols = Math.max(1, Math.min(columns, count));
+  const rows = Math.max(1, Math.ceil(count / cols));
+  const H = rows * (h + pad) + pad;
+  const W = cols * (w + pad) + pad;
+  const out = new Uint8Array(H * W * c).fill(255);
+  for (let i = 0; i < count; i++) {
+    const r0 = pad + Math.floor(i / cols) * (h + pad);
+    const c0 = pad + (i % cols) * (w + pad);
+    for (let y = 0; y < h; y++)
+      for (let x = 0; x < w; x++)
+        for (let k = 0; k < c; k++) {
+          const v = images[((i * h + y) * w + x) * c + k]!;
+          const clipped = Number.isFinite(v) ? Math.min(1, Math.max(0, v)) : 0;
+          out[((r0 + y) * W + c0 + x) * c + k] = Math.round(clipped * 255);
+        }
+  }
+  return encodePng(out, [H, W, c]);
+}

@@ -1,0 +1,3 @@
+/** Shared helpers of the scorekit example CLIs (not a library API). */
+export * from './overrides.js';
+export * from './progress.js';
