@@ -63,7 +63,13 @@ async function main() {
   const report = await setupBackend({ backend: 'wasm' });
   console.log(`backend: ${report.name}; batch ${batch} of 32×32×3; conv 3→16→32(s2)→32, SiLU`);
   const x = normal(key(1), [batch, 32, 32, 3]);
-  const y = tf.oneHot(tf.tensor1d(Array.from({ length: batch }, (_, i) => i % 10), 'int32'), 10);
+  const y = tf.oneHot(
+    tf.tensor1d(
+      Array.from({ length: batch }, (_, i) => i % 10),
+      'int32',
+    ),
+    10,
+  );
   const target = normal(key(2), [batch, 32, 32, 3]);
   const p = initParams();
 
@@ -71,8 +77,12 @@ async function main() {
   const wasmDlsm = timeSteps(() => trainStep(p, (q) => dlsmPlusCe(q, x, y, target)), 2, 5);
   await tf.setBackend('cpu');
   const cpuCe = timeSteps(() => trainStep(p, (q) => ce(q, x, y)), 1, 2);
-  console.log(`CE step      wasm ${wasmCe.toFixed(0)} ms   cpu ${cpuCe.toFixed(0)} ms   cpu/wasm = ${(cpuCe / wasmCe).toFixed(1)}×`);
-  console.log(`DLSM+CE step wasm ${wasmDlsm.toFixed(0)} ms   DLSM+CE / CE = ${(wasmDlsm / wasmCe).toFixed(2)}×`);
+  console.log(
+    `CE step      wasm ${wasmCe.toFixed(0)} ms   cpu ${cpuCe.toFixed(0)} ms   cpu/wasm = ${(cpuCe / wasmCe).toFixed(1)}×`,
+  );
+  console.log(
+    `DLSM+CE step wasm ${wasmDlsm.toFixed(0)} ms   DLSM+CE / CE = ${(wasmDlsm / wasmCe).toFixed(2)}×`,
+  );
   tf.dispose([x, y, target, ...p]);
 }
 
