@@ -1,6 +1,14 @@
 import { readFile, stat } from 'node:fs/promises';
 import { join } from 'node:path';
-import { errorMessage, key, parseConfig, type ScorekitError } from '@scorekit/core';
+import {
+  errorMessage,
+  type Key,
+  key,
+  type Params,
+  parseConfig,
+  type ScorekitError,
+} from '@scorekit/core';
+import { unwrap } from '@scorekit/datasets';
 import {
   type Buffers,
   disposeVariables,
@@ -169,6 +177,40 @@ export function loadTrainingCheckpoint(
     }
     return E.right({ state: loaded.right.state, buffers: vars.buffers });
   };
+}
+
+/** Where a training command starts: a resumed state, or fresh params. Owned by the caller. */
+export interface TrainingStart {
+  readonly resume?: TrainState;
+  readonly initParams?: Params;
+  readonly buffers: Buffers;
+}
+
+/**
+ * Starts a training command: with `--resume`, the latest checkpoint in `cfg.out` (an error if
+ * there is none); otherwise fresh variables of `model` from `kInit`.
+ *
+ * @example
+ * ```ts
+ * const { resume, initParams, buffers } = await startTraining(cfg, 'score', unet, kInit, log);
+ * ```
+ */
+export async function startTraining(
+  cfg: CifarConfig,
+  kind: CheckpointKind,
+  model: Network,
+  kInit: Key,
+  log: (line: string) => void,
+): Promise<TrainingStart> {
+  if (!cfg.inputs.resume) {
+    const vars = model.init(kInit);
+    return { initParams: vars.params, buffers: vars.buffers };
+  }
+  const latest = await unwrap(latestCheckpoint(cfg.out));
+  if (latest === undefined) throw new Error(`--resume: no checkpoint in ${cfg.out}`);
+  const loaded = await unwrap(loadTrainingCheckpoint(latest, kind, cfg, model));
+  log(`resuming from ${latest} (step ${loaded.state.step})`);
+  return { resume: loaded.state, buffers: loaded.buffers };
 }
 
 /**

@@ -11,15 +11,9 @@ import {
   parametricLogits,
   resnetClassifier,
 } from '@scorekit/models';
-import {
-  adam,
-  disposeTrainState,
-  type FitResult,
-  latestCheckpoint,
-  type TrainState,
-} from '@scorekit/training';
+import { adam, disposeTrainState, type FitResult } from '@scorekit/training';
 import * as tf from '@tensorflow/tfjs-core';
-import { disposeFrozen, type Frozen, loadFrozen, loadTrainingCheckpoint } from './checkpoints.js';
+import { disposeFrozen, type Frozen, loadFrozen, startTraining } from './checkpoints.js';
 import type { CifarConfig } from './config.js';
 import { loadCifarData } from './data.js';
 import { writeJson } from './output.js';
@@ -128,21 +122,13 @@ export async function trainClassifier(
       : undefined;
     const model = resnetClassifier(c.model);
     const [kInit, kData, kFit] = split(key(cfg.seed + 1), 3) as [Key, Key, Key];
-    let resume: TrainState | undefined;
-    let buffers: Buffers;
-    let initParams: Parameters<Model['apply']>[0] | undefined;
-    if (cfg.inputs.resume) {
-      const latest = await unwrap(latestCheckpoint(cfg.out));
-      if (latest === undefined) throw new Error(`--resume: no checkpoint in ${cfg.out}`);
-      const loaded = await unwrap(loadTrainingCheckpoint(latest, 'classifier', cfg, model));
-      resume = loaded.state;
-      buffers = loaded.buffers;
-      log(`resuming from ${latest} (step ${resume.step})`);
-    } else {
-      const vars = model.init(kInit);
-      buffers = vars.buffers;
-      initParams = vars.params;
-    }
+    const { resume, initParams, buffers } = await startTraining(
+      cfg,
+      'classifier',
+      model,
+      kInit,
+      log,
+    );
     await unwrap(writeJson(join(cfg.out, 'config.json'), cfg));
     const loss = classifierObjective(
       { method: methodOf[c.loss], lambda: c.lambda, eps: c.eps, wDlsm: 0, wCe: 0 },

@@ -4,17 +4,10 @@ import { trainingBatches, unwrap } from '@scorekit/datasets';
 import { progressBar } from '@scorekit/example-kit';
 import { dsm } from '@scorekit/losses';
 import { parametricScore, scoreUnet } from '@scorekit/models';
-import {
-  adam,
-  disposeTrainState,
-  type FitResult,
-  fit,
-  latestCheckpoint,
-  type TrainState,
-} from '@scorekit/training';
+import { adam, disposeTrainState, type FitResult, fit } from '@scorekit/training';
 import * as tf from '@tensorflow/tfjs-core';
 import * as E from 'fp-ts/lib/Either.js';
-import { loadTrainingCheckpoint } from './checkpoints.js';
+import { startTraining } from './checkpoints.js';
 import type { CifarConfig } from './config.js';
 import { loadCifarData } from './data.js';
 import { writeJson } from './output.js';
@@ -84,21 +77,7 @@ export async function trainScore(cfg: CifarConfig, options: RunOptions = {}): Pr
   const sde = veSde(cfg.sde);
   const model = scoreUnet(s.model);
   const [kInit, kData, kFit] = split(key(cfg.seed), 3) as [Key, Key, Key];
-  let resume: TrainState | undefined;
-  let buffers: ReturnType<typeof model.init>['buffers'];
-  let initParams: ReturnType<typeof model.init>['params'] | undefined;
-  if (cfg.inputs.resume) {
-    const latest = await unwrap(latestCheckpoint(cfg.out));
-    if (latest === undefined) throw new Error(`--resume: no checkpoint in ${cfg.out}`);
-    const loaded = await unwrap(loadTrainingCheckpoint(latest, 'score', cfg, model));
-    resume = loaded.state;
-    buffers = loaded.buffers;
-    log(`resuming from ${latest} (step ${resume.step})`);
-  } else {
-    const vars = model.init(kInit);
-    buffers = vars.buffers;
-    initParams = vars.params;
-  }
+  const { resume, initParams, buffers } = await startTraining(cfg, 'score', model, kInit, log);
   await unwrap(writeJson(join(cfg.out, 'config.json'), cfg));
   const bound = buffers;
   // a fresh dropout key for every step: the loss key of step s is fold(kFit, s)
