@@ -24,6 +24,9 @@ describe('toy-moons CLI', () => {
     expect(cfg.score.batch).toBe(4000);
     expect(cfg.evaluation.alpha).toBe(2);
     expect(cfg.out).toBe('out/toy-moons-paper');
+    // `npm run demo -- --preset paper` appends to the script's own `--preset quick`
+    const later = parseArgs(['--preset', 'quick', '--preset', 'tiny']);
+    expect(later !== 'help' && later.preset).toBe('tiny');
   });
 
   it('names the bad option or field', () => {

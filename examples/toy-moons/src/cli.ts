@@ -26,7 +26,7 @@ DIR/likelihood-field.svg (and DIR/learning-curve.svg).`;
  */
 export function parseArgs(argv: readonly string[]): ToyConfig | 'help' {
   const args = [...argv];
-  const presetAt = args.indexOf('--preset');
+  const presetAt = args.lastIndexOf('--preset'); // the last one wins (npm run demo -- --preset paper)
   const presetName = presetAt >= 0 ? args[presetAt + 1] : 'quick';
   if (presetName !== 'quick' && presetName !== 'paper' && presetName !== 'tiny') {
     throw new Error(`--preset: expected quick, paper or tiny, got ${presetName ?? 'nothing'}`);

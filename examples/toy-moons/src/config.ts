@@ -110,7 +110,7 @@ export const presets: Record<'quick' | 'paper' | 'tiny', ToyConfig> = {
     ...shared,
     preset: 'quick',
     out: 'out/toy-moons',
-    score: { steps: 1200, batch: 512, lr: 2e-3, w: 2, ema: 0.99 },
+    score: { steps: 1200, batch: 512, lr: 6.5e-4, w: 2, ema: 0.99 },
     classifier: {
       steps: 700,
       batch: 512,
@@ -127,7 +127,7 @@ export const presets: Record<'quick' | 'paper' | 'tiny', ToyConfig> = {
     preset: 'tiny',
     out: 'out/toy-moons-tiny',
     data: { perClass: 500, scale: 20 },
-    score: { steps: 300, batch: 256, lr: 3e-3, w: 2, ema: 0.9 },
+    score: { steps: 300, batch: 256, lr: 6.5e-4, w: 2, ema: 0.9 },
     classifier: {
       steps: 200,
       batch: 256,
