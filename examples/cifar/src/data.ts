@@ -4,6 +4,7 @@ import type { ScorekitError } from '@scorekit/core';
 import {
   binSource,
   cifar10,
+  cifar10ClassNames,
   cifar10Layout,
   gatherImages,
   type ImageSet,
@@ -31,19 +32,6 @@ export interface DataOptions {
   readonly heldOut: number;
 }
 
-const CIFAR10_NAMES = [
-  'airplane',
-  'automobile',
-  'bird',
-  'cat',
-  'deer',
-  'dog',
-  'frog',
-  'horse',
-  'ship',
-  'truck',
-];
-
 const range = (from: number, to: number) =>
   Array.from({ length: Math.max(0, to - from) }, (_, i) => from + i);
 
@@ -60,7 +48,7 @@ async function openSource(path: string): Promise<{ train: ImageSource; test?: Im
   if (info.isFile()) {
     const meta = join(path, '..', 'batches.meta.txt');
     const names = await readLabelNames(meta, 10)().then((r) =>
-      E.isRight(r) ? r.right : CIFAR10_NAMES,
+      E.isRight(r) ? r.right : cifar10ClassNames,
     );
     return { train: await unwrap(binSource(path, cifar10Layout, { classNames: names })) };
   }

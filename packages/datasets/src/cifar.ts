@@ -7,6 +7,23 @@ import { formatError, readLabelNames, tryIo, unwrap } from './io.js';
 import type { ImageSource } from './source.js';
 
 /**
+ * The ten CIFAR-10 class names in the official label order (Krizhevsky 2009; the lines of
+ * `batches.meta.txt`): label i is `cifar10ClassNames[i]`.
+ */
+export const cifar10ClassNames: readonly string[] = [
+  'airplane',
+  'automobile',
+  'bird',
+  'cat',
+  'deer',
+  'dog',
+  'frog',
+  'horse',
+  'ship',
+  'truck',
+];
+
+/**
  * A split of the official CIFAR distributions (Krizhevsky 2009): 50,000 train, 10,000 test.
  *
  * @example

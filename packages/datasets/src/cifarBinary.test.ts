@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import { ScorekitException } from '@scorekit/core';
 import * as E from 'fp-ts/lib/Either.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { cifar10, cifar100 } from './cifar.js';
+import { cifar10, cifar10ClassNames, cifar100 } from './cifar.js';
 import {
   binSource,
   cifar10Layout,
@@ -56,18 +56,7 @@ let cleanup = async () => {};
 const trainSizes = [3, 4, 2, 5, 1];
 const trainLabels = Array.from({ length: 15 }, (_, i) => (i * 3) % 10);
 const testLabels = [9, 0, 1, 8, 2, 7];
-const names10 = [
-  'airplane',
-  'automobile',
-  'bird',
-  'cat',
-  'deer',
-  'dog',
-  'frog',
-  'horse',
-  'ship',
-  'truck',
-];
+const names10 = cifar10ClassNames;
 // CIFAR-100: coarse, fine per record.
 const train100 = Array.from({ length: 9 }, (_, i) => [(i * 7) % 20, (i * 37) % 100] as const);
 

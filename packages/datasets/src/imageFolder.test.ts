@@ -3,6 +3,7 @@ import { join } from 'node:path';
 import * as E from 'fp-ts/lib/Either.js';
 import { PNG } from 'pngjs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { cifar10ClassNames } from './cifar.js';
 import { imageFolderSource, readImageFolder } from './imageFolder.js';
 import { channelMean, classCounts } from './imageSet.js';
 import { unwrap } from './io.js';
@@ -10,18 +11,7 @@ import { encodePng } from './png.js';
 import { sharedDataDir, tempDir } from './testing/sharedData.js';
 
 const data = sharedDataDir();
-const official = [
-  'airplane',
-  'automobile',
-  'bird',
-  'cat',
-  'deer',
-  'dog',
-  'frog',
-  'horse',
-  'ship',
-  'truck',
-];
+const official = cifar10ClassNames;
 
 describe('the CIFAR-10 test PNG folder (shared/data)', () => {
   it('decodes all 10,000 images: 1,000 per class, the published mean RGB', async () => {
