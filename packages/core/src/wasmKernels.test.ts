@@ -69,3 +69,26 @@ describe.runIf(onWasm)('wasm convolution gradient kernels', () => {
     expect(maxRelErr(wasm.dWdx, cpu.dWdx)).toBeLessThan(1e-3);
   });
 });
+
+describe.runIf(onWasm)('wasm matMul with transposed operands', () => {
+  it.each([
+    [false, true],
+    [true, false],
+    [true, true],
+  ])('transposeA %s, transposeB %s matches the cpu backend (2-D and batched)', async (ta, tb) => {
+    const run = () =>
+      tf.tidy(() => {
+        const a2 = normal(key(3), ta ? [5, 7] : [7, 5]);
+        const b2 = normal(key(4), tb ? [3, 5] : [5, 3]);
+        const a3 = normal(key(5), ta ? [2, 5, 7] : [2, 7, 5]);
+        const b3 = normal(key(6), tb ? [2, 3, 5] : [2, 5, 3]);
+        return [
+          ...tf.matMul(a2 as tf.Tensor2D, b2 as tf.Tensor2D, ta, tb).dataSync(),
+          ...tf.matMul(a3 as tf.Tensor3D, b3 as tf.Tensor3D, ta, tb).dataSync(),
+        ];
+      });
+    const wasm = run();
+    const cpu = await onCpu(run);
+    expect(maxRelErr(wasm, cpu)).toBeLessThan(1e-5);
+  });
+});
