@@ -9,7 +9,7 @@ afterAll(() => rmSync(out, { recursive: true, force: true }));
 
 describe('toy moons end to end (tiny preset)', () => {
   it("reproduces the direction of the paper's finding and writes its files", async () => {
-    const cfg = { ...presets.tiny, out, quiet: true };
+    const cfg = { ...presets.tiny, out, quiet: true, learningCurve: { every: 100 } };
     const run = await runToyMoons(cfg);
     const byMethod = Object.fromEntries(run.results.map((r) => [r.method, r]));
     const meanDl = (m: string) => byMethod[m]!.perClass.reduce((s, c) => s + c.dL, 0) / 2;
@@ -30,6 +30,18 @@ describe('toy moons end to end (tiny preset)', () => {
       }
     }
 
+    // learning-curve mode (Fig. 5): D_L and held-out CE at steps 0, 100, 200 for each objective
+    for (const m of ['crossEntropy', 'dlsm', 'total'] as const) {
+      const curve = run.learningCurves[m]!;
+      expect(curve.map((p) => p.step)).toEqual([0, 100, 200]);
+      for (const p of curve)
+        expect(Number.isFinite(p.dL) && Number.isFinite(p.crossEntropy)).toBe(true);
+      expect(curve[2]!.dL).toBeCloseTo(
+        meanDl(m === 'crossEntropy' ? 'Base' : m === 'dlsm' ? 'DLSM only' : 'Ours'),
+        5,
+      );
+    }
+
     const files = await writeOutputs(cfg, run, { backend: 'test', seconds: 0 });
     for (const f of [
       'results.json',
@@ -40,7 +52,7 @@ describe('toy moons end to end (tiny preset)', () => {
     ]) {
       expect(existsSync(join(out, f))).toBe(true);
     }
-    expect(files).toHaveLength(5);
+    expect(files).toHaveLength(6);
     const saved = JSON.parse(readFileSync(join(out, 'results.json'), 'utf8'));
     expect(saved.results).toHaveLength(6);
     expect(JSON.parse(readFileSync(join(out, 'config.json'), 'utf8'))).toEqual(cfg);
