@@ -29,7 +29,7 @@ import {
   prdc,
 } from '@scorekit/metrics';
 import { resnetClassifier } from '@scorekit/models';
-import { adam, disposeTrainState, readSafetensors } from '@scorekit/training';
+import { adam, disposeTrainState, fit, readSafetensors } from '@scorekit/training';
 import * as tf from '@tensorflow/tfjs-core';
 import { disposeFrozen, type Frozen, loadFrozen } from './checkpoints.js';
 import type { CifarConfig } from './config.js';
@@ -37,7 +37,7 @@ import { loadCifarData } from './data.js';
 import { writeJson } from './output.js';
 import { samplesFileName } from './sample.js';
 import { labelledImages } from './trainClassifier.js';
-import { fitOrThrow, type RunOptions } from './trainScore.js';
+import type { RunOptions } from './trainScore.js';
 
 /** A parsed `--extractor` value. */
 export type ExtractorSpec =
@@ -139,21 +139,23 @@ async function casClassifier(cfg: CifarConfig, generated: ImageSet) {
       ) as tf.Scalar;
       return { total: ce, terms: { crossEntropy: ce } };
     });
-  const result = await fitOrThrow<LabelledBatch>({
-    loss,
-    optimizer: adam({ lr: e.casLr, gradClip: 1 }),
-    batches: (start: number) =>
-      trainingBatches(
-        generated,
-        { batchSize: e.casBatch, shuffle: true, flip: true },
-        kData,
-        start,
-      ),
-    steps: e.casSteps,
-    params: vars.params,
-    key: kFit,
-    config: cfg,
-  });
+  const result = await unwrap(
+    fit<LabelledBatch>({
+      loss,
+      optimizer: adam({ lr: e.casLr, gradClip: 1 }),
+      batches: (start: number) =>
+        trainingBatches(
+          generated,
+          { batchSize: e.casBatch, shuffle: true, flip: true },
+          kData,
+          start,
+        ),
+      steps: e.casSteps,
+      params: vars.params,
+      key: kFit,
+      config: cfg,
+    }),
+  );
   tf.dispose(Object.values(vars.params));
   const params = result.state.params;
   return {

@@ -11,13 +11,13 @@ import {
   parametricLogits,
   resnetClassifier,
 } from '@scorekit/models';
-import { adam, disposeTrainState, type FitResult } from '@scorekit/training';
+import { adam, disposeTrainState, type FitResult, fit } from '@scorekit/training';
 import * as tf from '@tensorflow/tfjs-core';
 import { disposeFrozen, type Frozen, loadFrozen, startTraining } from './checkpoints.js';
 import type { CifarConfig } from './config.js';
 import { loadCifarData } from './data.js';
 import { writeJson } from './output.js';
-import { fitOrThrow, formatTerms, type RunOptions, type TrainReport } from './trainScore.js';
+import { formatTerms, type RunOptions, type TrainReport } from './trainScore.js';
 
 /** What `train-classifier` reports: the training report plus held-out accuracy at small σ. */
 export interface ClassifierReport extends TrainReport {
@@ -165,8 +165,8 @@ export async function trainClassifier(
     let result: FitResult;
     try {
       result = resume
-        ? await fitOrThrow<LabelledBatch>({ ...common, resume })
-        : await fitOrThrow<LabelledBatch>({ ...common, params: initParams!, key: kFit });
+        ? await unwrap(fit<LabelledBatch>({ ...common, resume }))
+        : await unwrap(fit<LabelledBatch>({ ...common, params: initParams!, key: kFit }));
     } finally {
       if (resume) disposeTrainState(resume);
       if (initParams) tf.dispose(Object.values(initParams));

@@ -6,7 +6,6 @@ import { dsm } from '@scorekit/losses';
 import { parametricScore, scoreUnet } from '@scorekit/models';
 import { adam, disposeTrainState, type FitResult, fit } from '@scorekit/training';
 import * as tf from '@tensorflow/tfjs-core';
-import * as E from 'fp-ts/lib/Either.js';
 import { startTraining } from './checkpoints.js';
 import type { CifarConfig } from './config.js';
 import { loadCifarData } from './data.js';
@@ -26,21 +25,6 @@ export interface TrainReport {
   readonly lastTerms: Readonly<Record<string, number>>;
   readonly seconds: number;
   readonly imagesPerSecond: number;
-}
-
-/**
- * Runs training's `fit` (score_sde's `run_lib.train`, Song et al. 2021 App. H) and turns a
- * Left into an exception carrying the error's message.
- *
- * @example
- * ```ts
- * const result = await fitOrThrow({ loss, optimizer: adam(), batches, steps: 10, params, key: key(0), config: {} });
- * ```
- */
-export async function fitOrThrow<B>(options: Parameters<typeof fit<B>>[0]): Promise<FitResult> {
-  const out = await fit(options)();
-  if (E.isLeft(out)) throw new Error(out.left.message);
-  return out.right;
 }
 
 /**
@@ -114,8 +98,8 @@ export async function trainScore(cfg: CifarConfig, options: RunOptions = {}): Pr
   let result: FitResult;
   try {
     result = resume
-      ? await fitOrThrow({ ...common, resume })
-      : await fitOrThrow({ ...common, params: initParams!, key: kFit, ema: s.ema });
+      ? await unwrap(fit({ ...common, resume }))
+      : await unwrap(fit({ ...common, params: initParams!, key: kFit, ema: s.ema }));
   } finally {
     if (resume) disposeTrainState(resume);
     if (initParams) tf.dispose(Object.values(initParams));

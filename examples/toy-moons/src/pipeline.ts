@@ -20,6 +20,7 @@ import {
   pointsOfClass,
   trainingPointBatches,
   twoMoons,
+  unwrap,
 } from '@scorekit/datasets';
 import { type Progress, progressBar } from '@scorekit/example-kit';
 import { classifierObjective, dsm, type LabelledBatch, type Loss } from '@scorekit/losses';
@@ -37,7 +38,6 @@ import {
 import { likelihoodScore, pcSampler } from '@scorekit/samplers';
 import { adam, type FitResult, fit, type TrainState } from '@scorekit/training';
 import * as tf from '@tensorflow/tfjs-core';
-import * as E from 'fp-ts/lib/Either.js';
 import type { ToyConfig } from './config.js';
 import type { ClassScores, MethodResult } from './report.js';
 
@@ -93,13 +93,6 @@ function disposeState(s: TrainState): void {
   if (s.ema) tf.dispose(Object.values(s.ema.params));
 }
 
-/** Runs `fit` and turns a Left into an exception with the error's message. */
-async function fitOrThrow<B>(options: Parameters<typeof fit<B>>[0]): Promise<FitResult> {
-  const out = await fit(options)();
-  if (E.isLeft(out)) throw new Error(out.left.message);
-  return out.right;
-}
-
 function trainingBar(cfg: ToyConfig, label: string, steps: number): Progress {
   return progressBar(label, steps, 'step', { quiet: cfg.quiet });
 }
@@ -128,18 +121,20 @@ async function trainScoreModel(
     w: cfg.score.w,
   }) as Loss<LabelledBatch>;
   const bar = trainingBar(cfg, label, cfg.score.steps);
-  const result = await fitOrThrow<LabelledBatch>({
-    loss,
-    optimizer: adam({ lr: cfg.score.lr, gradClip: null }),
-    batches: (start) => trainingPointBatches(data, { batchSize: cfg.score.batch }, kData, start),
-    steps: cfg.score.steps,
-    params: vars.params,
-    key: kFit,
-    ema: cfg.score.ema,
-    config: cfg,
-    signal,
-    onStep: (info) => bar.update(info.step + 1, `loss ${info.total.toFixed(3)}`),
-  });
+  const result = await unwrap(
+    fit<LabelledBatch>({
+      loss,
+      optimizer: adam({ lr: cfg.score.lr, gradClip: null }),
+      batches: (start) => trainingPointBatches(data, { batchSize: cfg.score.batch }, kData, start),
+      steps: cfg.score.steps,
+      params: vars.params,
+      key: kFit,
+      ema: cfg.score.ema,
+      config: cfg,
+      signal,
+      onStep: (info) => bar.update(info.step + 1, `loss ${info.total.toFixed(3)}`),
+    }),
+  );
   bar.finish(result.last ? `loss ${result.last.total.toFixed(3)}` : '');
   losses[label] = result.last?.terms ?? {};
   const emaParams = result.state.ema?.params ?? result.state.params;
@@ -172,7 +167,7 @@ async function trainClassifier(
   method: ClassifierMethod,
   k: Key,
   losses: Record<string, Record<string, number>>,
-  evaluate?: (params: Params, step: number) => void,
+  evaluate?: (model: Model<tf.Tensor2D>, params: Params, step: number) => void,
   signal?: AbortSignal,
 ): Promise<Trained> {
   const [kInit, kData, kFit] = split(k, 3) as [Key, Key, Key];
@@ -190,7 +185,7 @@ async function trainClassifier(
     total: 'classifier (DLSM+CE)',
   }[method];
   const bar = trainingBar(cfg, label, steps);
-  if (evaluate) evaluate(vars.params, 0);
+  if (evaluate) evaluate(model, vars.params, 0);
   let state: TrainState | undefined;
   let last: FitResult['last'];
   for (let target = Math.min(every, steps); ; target = Math.min(target + every, steps)) {
@@ -206,12 +201,12 @@ async function trainClassifier(
         bar.update(info.step + 1, `loss ${info.total.toFixed(4)}`),
     };
     const result: FitResult = state
-      ? await fitOrThrow<LabelledBatch>({ ...common, resume: state })
-      : await fitOrThrow<LabelledBatch>({ ...common, params: vars.params, key: kFit });
+      ? await unwrap(fit<LabelledBatch>({ ...common, resume: state }))
+      : await unwrap(fit<LabelledBatch>({ ...common, params: vars.params, key: kFit }));
     if (state) disposeState(state);
     state = result.state;
     last = result.last ?? last;
-    if (evaluate && target > 0) evaluate(state.params, target);
+    if (evaluate && target > 0) evaluate(model, state.params, target);
     if (target >= steps) break;
   }
   bar.finish(last ? `loss ${last.total.toFixed(4)}` : '');
@@ -439,14 +434,12 @@ export async function runToyMoons(cfg: ToyConfig, options: RunOptions = {}): Pro
     const clfInit = kClfs[0]!; // the same initialisation and data order for every objective
     for (const method of methods) {
       t0 = now();
-      let evaluate: ((params: Params, step: number) => void) | undefined;
+      let evaluate: ((model: Model<tf.Tensor2D>, params: Params, step: number) => void) | undefined;
       if (cfg.learningCurve.every > 0) {
         const points: CurvePoint[] = [];
         curves[method] = points;
-        evaluate = (params, step) => {
-          const model = toyClassifier({ classes: 2 });
-          const buffers = {};
-          const logits = bindLogits(model, { params, buffers }, sde);
+        evaluate = (model, params, step) => {
+          const logits = bindLogits(model, { params, buffers: {} }, sde);
           const errors = scoreErrors(classifierScores(sde, prior, logits, 1), oracle, grid, {
             sigma,
             alpha: 1,
