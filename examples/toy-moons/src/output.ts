@@ -120,28 +120,15 @@ export async function writeOutputs(
   for (const c of [0, 1]) {
     for (const f of run.figures.fields) {
       if (f.method === 'Oracle' || !oracle) continue;
-      const u = (xy: Float32Array) => split2(xy);
+      const truth = split2(oracle.perClass[c]!);
+      const model = split2(f.perClass[c]!);
       fieldPanels.push({
         kind: 'quiver',
         title: `${f.method}, class ${c + 1}`,
         extent,
         fields: [
-          {
-            label: 'oracle',
-            color: '#999999',
-            x: g.xs,
-            y: g.ys,
-            u: u(oracle.perClass[c]!).xs,
-            v: u(oracle.perClass[c]!).ys,
-          },
-          {
-            label: 'α g',
-            color: CLASS_COLORS[c]!,
-            x: g.xs,
-            y: g.ys,
-            u: u(f.perClass[c]!).xs,
-            v: u(f.perClass[c]!).ys,
-          },
+          { label: 'oracle', color: '#999999', x: g.xs, y: g.ys, u: truth.xs, v: truth.ys },
+          { label: 'α g', color: CLASS_COLORS[c]!, x: g.xs, y: g.ys, u: model.xs, v: model.ys },
         ],
       });
     }
