@@ -3,11 +3,14 @@
  *
  * 1. A conv-classifier training step (CE) on the wasm backend vs the pure-JS cpu backend.
  * 2. A DLSM-style double-back-propagation step vs a plain CE step on wasm.
+ * 3. With `--paper`: the paper's CIFAR models (NCSN++, ResNet-18) per training step, to size
+ *    a GPU run (see benchPaper.ts; minutes).
  *
  * Numbers are wall-clock medians; quote them as ratios (the machine is shared and noisy).
  */
 import { key, logSoftmax, normal, setupBackend, split } from '@scorekit/core';
 import * as tf from '@tensorflow/tfjs-core';
+import { benchPaperModels, reportPaperModels } from './benchPaper.js';
 
 type Params = tf.Tensor[];
 
@@ -84,6 +87,17 @@ async function main() {
     `DLSM+CE step wasm ${wasmDlsm.toFixed(0)} ms   DLSM+CE / CE = ${(wasmDlsm / wasmCe).toFixed(2)}×`,
   );
   tf.dispose([x, y, target, ...p]);
+  if (process.argv.includes('--paper')) {
+    await tf.setBackend('wasm');
+    console.log('paper models (wasm):');
+    reportPaperModels(
+      benchPaperModels({
+        scoreBatch: Number(process.env['BENCH_SCORE_BATCH'] ?? 1),
+        classifierBatch: Number(process.env['BENCH_CLASSIFIER_BATCH'] ?? 8),
+        repeats: 2,
+      }),
+    );
+  }
 }
 
 await main();

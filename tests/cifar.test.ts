@@ -110,11 +110,11 @@ describe('CIFAR example end to end (tiny preset, real CIFAR-10 images)', () => {
     const saved = await readSafetensors(join(dir('samples'), 'samples.safetensors'))();
     if (E.isLeft(saved)) throw new Error(saved.left.message);
     const { samples, labels } = saved.right.tensors;
-    expect(samples!.shape).toEqual([10, 32, 32, 3]);
+    expect(samples!.shape).toEqual([10, 16, 16, 3]);
     expect(Array.from(labels!.values)).toEqual([0, 0, 0, 0, 0, 3, 3, 3, 3, 3]);
     const v = samples!.values;
     expect(v.every((x) => x >= 0 && x <= 1)).toBe(true);
-    // 5 images → 3 columns × 2 rows of 32 px with 2 px borders; the grid shows the samples
+    // 5 images of 16×16 shown at 32×32 (zoom 2) → 3 columns × 2 rows with 2 px borders
     const W = 3 * 34 + 2;
     for (const [ci, c] of [0, 3].entries()) {
       const file = join(dir('samples'), `class-${c}.png`);
@@ -124,11 +124,18 @@ describe('CIFAR example end to end (tiny preset, real CIFAR-10 images)', () => {
       for (let y = 0; y < 32; y++)
         for (let x = 0; x < 32; x++)
           for (let k = 0; k < 3; k++) {
-            const sample = v[(((5 * ci + 1) * 32 + y) * 32 + x) * 3 + k]!;
+            const sample = v[(((5 * ci + 1) * 16 + (y >> 1)) * 16 + (x >> 1)) * 3 + k]!;
             expect(grid.right[((2 + y) * W + 36 + x) * 3 + k]).toBe(Math.round(sample * 255));
           }
       expect(grid.right[0]).toBe(255); // the white border
     }
+    // the overview: one row per class (2 rows of 5 cells of 32 px)
+    const overview = decodePng(readFileSync(report.overview), report.overview, [
+      2 * 34 + 2,
+      5 * 34 + 2,
+      3,
+    ]);
+    if (E.isLeft(overview)) throw new Error(overview.left.message);
     expect(existsSync(join(dir('samples'), 'config.json'))).toBe(true);
   });
 
@@ -163,6 +170,10 @@ describe('CIFAR example end to end (tiny preset, real CIFAR-10 images)', () => {
     expect(m.classwiseFrechet.perClass.map((c) => c.label)).toEqual([0, 3]);
     expect(m.cas.accuracy).toBeGreaterThanOrEqual(0);
     expect(m.cas.accuracy).toBeLessThanOrEqual(1);
+    // the extractor classifier's accuracy on the samples against their conditioning labels
+    expect(m.sampleAccuracy?.count).toBe(10);
+    expect(m.sampleAccuracy!.accuracy).toBeGreaterThanOrEqual(0);
+    expect(m.sampleAccuracy!.accuracy).toBeLessThanOrEqual(1);
     const saved = JSON.parse(readFileSync(join(dir('eval'), 'metrics.json'), 'utf8'));
     expect(saved.frechet.value).toBeCloseTo(m.frechet.value, 10);
   });
@@ -184,6 +195,31 @@ describe('CIFAR example end to end (tiny preset, real CIFAR-10 images)', () => {
       trainClassifier(config(['train-classifier', '--score', dir('clf'), '--out', dir('bad1')])),
     ).rejects.toThrow(/but this is a classifier checkpoint/);
     expect(existsSync(join(dir('bad1'), 'config.json'))).toBe(false);
+  });
+
+  it('fails clearly on models trained at another image size', async () => {
+    // the score checkpoint was trained on 16×16 images
+    const at8 = ['--set', 'data.imageSize=8', '--set', 'score.model.imageSize=8'];
+    await expect(
+      trainClassifier(
+        config(['train-classifier', '--score', dir('score'), ...at8, '--out', dir('bad4')]),
+      ),
+    ).rejects.toThrow(/trained on 16×16 images, data\.imageSize is 8/);
+    await expect(
+      evaluateSamples(
+        config([
+          'evaluate',
+          '--samples',
+          dir('samples'),
+          '--extractor',
+          `classifier:${dir('clf')}`,
+          ...at8,
+          '--out',
+          dir('bad4'),
+        ]),
+      ),
+    ).rejects.toThrow(/samples float32 \[n, 8, 8, 3\].*got samples float32 \[10,16,16,3\]/);
+    expect(existsSync(join(dir('bad4'), 'config.json'))).toBe(false);
   });
 
   it('fails clearly on a class index out of range', async () => {

@@ -77,6 +77,10 @@ describe('cifar CLI', () => {
     expect(() => run(['sample', '--n', '0'])).toThrow(/sample\.n/);
     expect(() => run(['train-score', '--loss', 'ce'])).toThrow(/not an option of train-score/);
     expect(() => run(['sample', '--scale'])).toThrow(/--scale: missing value/);
+    expect(() => run(['train-score', '--preset', 'paper', '--set', 'data.imageSize=16'])).toThrow(
+      /score\.model\.imageSize must be data\.imageSize \(16\).*\(was 32\)/,
+    );
+    expect(() => run(['train-score', '--set', 'data.imageSize=12'])).toThrow(/data\.imageSize/);
   });
 
   it('has a help text for every command', () => {

@@ -52,7 +52,7 @@ ${common}`,
 
 Class-conditional PC sampling (reverse diffusion + Langevin, snr 0.16, ε 1e-5, denoised) with
 classifier guidance S = s + α ∇ log p(y | x). Writes class-<c>.png grids and
-samples.safetensors (samples float32 [n,32,32,3] in [0,1], labels int32 [n]) into --out
+samples.safetensors (samples float32 [n,s,s,3] in [0,1], s = data.imageSize, labels int32 [n]) into --out
 (default <preset out>/samples).
   --score CKPT        score checkpoint
   --classifier CKPT   classifier checkpoint

@@ -6,6 +6,7 @@ import {
   cifar10,
   cifar10ClassNames,
   cifar10Layout,
+  downsampleImages,
   gatherImages,
   type ImageSet,
   type ImageSource,
@@ -30,6 +31,8 @@ export interface DataOptions {
   readonly limit: number;
   /** Held-out images. */
   readonly heldOut: number;
+  /** Side of the returned images (32, or a divisor: box-filter down-sampled); default 32. */
+  readonly imageSize?: number;
 }
 
 const range = (from: number, to: number) =>
@@ -64,11 +67,29 @@ async function openSource(path: string): Promise<{ train: ImageSource; test?: Im
   return { train: await unwrap(imageFolderSource(path)) };
 }
 
+/** Down-samples both sets to `options.imageSize` (box filter) when it is below the stored size. */
+function resized(data: CifarData, options: DataOptions): CifarData {
+  const size = options.imageSize ?? data.train.shape[0];
+  const stored = data.train.shape[0];
+  if (size === stored) return data;
+  if (size > stored || stored % size !== 0)
+    throw new Error(
+      `data.imageSize: ${size} must divide the stored image size ${stored} (32, 16 or 8 for CIFAR)`,
+    );
+  const f = stored / size;
+  return {
+    train: downsampleImages(data.train, f),
+    test: downsampleImages(data.test, f),
+    description: `${data.description}, down-sampled to ${size}×${size}`,
+  };
+}
+
 /**
  * Loads the training images and a held-out set from `path` (Krizhevsky 2009 CIFAR-10): a
  * single `.bin` file (e.g. `data_batch_1_first4000.bin`; class names from a `batches.meta.txt`
  * beside it), the official `cifar-10-batches-bin` folder (held-out = its test split) or a
  * `<class>/*.png` tree. For a file or a folder of PNGs the last `heldOut` images are held out.
+ * With `imageSize` below 32 both sets are box-filter down-sampled to that side.
  * A wrong path is an `IoError` naming it and the accepted layouts.
  *
  * @example
@@ -89,7 +110,9 @@ export function loadCifarData(
         const testSet = await unwrap(
           readAll(test, { selection: { limit: Math.min(options.heldOut, test.count) } }),
         );
-        return E.right({ train: trainSet, test: testSet, description: train.description });
+        return E.right(
+          resized({ train: trainSet, test: testSet, description: train.description }, options),
+        );
       }
       const all = await unwrap(readAll(train));
       if (all.count <= options.heldOut)
@@ -98,11 +121,16 @@ export function loadCifarData(
         );
       const trainEnd = all.count - options.heldOut;
       const trainCount = options.limit > 0 ? Math.min(options.limit, trainEnd) : trainEnd;
-      return E.right({
-        train: gatherImages(all, range(0, trainCount)),
-        test: gatherImages(all, range(trainEnd, all.count)),
-        description: train.description,
-      });
+      return E.right(
+        resized(
+          {
+            train: gatherImages(all, range(0, trainCount)),
+            test: gatherImages(all, range(trainEnd, all.count)),
+            description: train.description,
+          },
+          options,
+        ),
+      );
     } catch (e) {
       const err = (e as { error?: ScorekitError; _tag?: string }).error ?? (e as ScorekitError);
       if (err && typeof err === 'object' && '_tag' in err)

@@ -1,14 +1,15 @@
 import { join } from 'node:path';
 import { type Key, key, logSoftmax, split } from '@scorekit/core';
 import {
-  cifarShape,
   gatherImages,
   type ImageSet,
+  type ImageShape,
   trainingBatches,
   unwrap,
 } from '@scorekit/datasets';
 import type { LabelledBatch, Loss } from '@scorekit/losses';
 import {
+  type AccuracyResult,
   type CasResult,
   type ClasswiseFrechetResult,
   type ClasswiseResult,
@@ -36,7 +37,7 @@ import type { CifarConfig } from './config.js';
 import { loadCifarData } from './data.js';
 import { writeJson } from './output.js';
 import { samplesFileName } from './sample.js';
-import { labelledImages } from './trainClassifier.js';
+import { accuracyAtSigma, labelledImages } from './trainClassifier.js';
 import type { RunOptions } from './trainScore.js';
 
 /** A parsed `--extractor` value. */
@@ -78,6 +79,11 @@ export interface EvaluationReport {
   readonly classwiseFrechet: ClasswiseFrechetResult;
   readonly classwisePrdc: ClasswiseResult<PrdcResult>;
   readonly cas: CasResult;
+  /**
+   * With a classifier extractor: that classifier's accuracy on the generated images against
+   * their conditioning labels (how class-dependent the samples are; 1/classes = none).
+   */
+  readonly sampleAccuracy?: AccuracyResult;
   readonly seconds: number;
 }
 
@@ -85,19 +91,23 @@ const hostSet = (
   pixels: Float32Array,
   labels: Int32Array,
   classNames: readonly string[],
+  shape: ImageShape,
 ): ImageSet => {
   const bytes = new Uint8Array(pixels.length);
   for (let i = 0; i < pixels.length; i++)
     bytes[i] = Math.round(Math.min(1, Math.max(0, pixels[i]!)) * 255);
-  return { pixels: bytes, labels, count: labels.length, shape: cifarShape, classNames };
+  return { pixels: bytes, labels, count: labels.length, shape, classNames };
 };
 
 /** Reads a `samples.safetensors` written by `sample` (checks its tensors). */
-async function readSamples(file: string): Promise<{ pixels: Float32Array; labels: Int32Array }> {
+async function readSamples(
+  file: string,
+  shape: ImageShape,
+): Promise<{ pixels: Float32Array; labels: Int32Array }> {
   const contents = await unwrap(readSafetensors(file));
   const s = contents.tensors['samples'];
   const y = contents.tensors['labels'];
-  const [h, w, c] = cifarShape;
+  const [h, w, c] = shape;
   if (
     !s ||
     !y ||
@@ -110,7 +120,7 @@ async function readSamples(file: string): Promise<{ pixels: Float32Array; labels
     y.shape[0] !== s.shape[0]
   )
     throw new Error(
-      `${file}: expected tensors samples float32 [n, ${h}, ${w}, ${c}] and labels int32 [n] (written by the sample command)`,
+      `${file}: expected tensors samples float32 [n, ${h}, ${w}, ${c}] and labels int32 [n] (written by the sample command at data.imageSize ${h}), got samples ${s ? `${s.dtype} [${s.shape}]` : 'none'}`,
     );
   return { pixels: s.values as Float32Array, labels: y.values as Int32Array };
 }
@@ -175,7 +185,8 @@ async function casClassifier(cfg: CifarConfig, generated: ImageSet) {
  * Inception-style score (Salimans et al. 2016), precision / recall / density / coverage
  * (Naeem et al. 2020, k = 3), their class-wise versions (each class's samples against that
  * class's real images) and CAS (a classifier trained on the samples, tested on the held-out
- * real images of the same classes). Features come from the extractor the user names; unless
+ * real images of the same classes); with a classifier extractor also that classifier's accuracy
+ * on the samples against their conditioning labels. Features come from the extractor the user names; unless
  * it is the reference Inception, results are labelled "FD_<name>" / "IS_<name>" (metricLabel).
  * Writes `metrics.json` and `config.json` into `cfg.out`.
  *
@@ -201,13 +212,20 @@ export async function evaluateSamples(
   const samplesFile = cfg.inputs.samples.endsWith('.safetensors')
     ? cfg.inputs.samples
     : join(cfg.inputs.samples, samplesFileName);
-  const fake = await readSamples(samplesFile);
+  const shape: ImageShape = [cfg.data.imageSize, cfg.data.imageSize, 3];
+  const fake = await readSamples(samplesFile, shape);
   const data = await unwrap(loadCifarData(cfg.data.path, cfg.data));
   let frozen: Frozen<tf.Tensor2D> | undefined;
   let extractor: FeatureExtractor;
   if (spec.kind === 'classifier') {
     const f = await unwrap(loadFrozen(spec.path, 'classifier'));
     frozen = f;
+    if (f.config.data.imageSize !== cfg.data.imageSize) {
+      disposeFrozen(f);
+      throw new Error(
+        `evaluate: --extractor ${spec.path}: the classifier was trained on ${f.config.data.imageSize}×${f.config.data.imageSize} images, this run's data.imageSize is ${cfg.data.imageSize}`,
+      );
+    }
     const m = f.config.classifier.model;
     extractor = classifierExtractor(
       (x, sigma) =>
@@ -243,7 +261,7 @@ export async function evaluateSamples(
     // reference set: the training images (of the generated classes, for the class-wise metrics)
     const real = data.train;
     const realOfClasses = pick(real);
-    const generated = hostSet(fake.pixels, fake.labels, real.classNames);
+    const generated = hostSet(fake.pixels, fake.labels, real.classNames, shape);
     const realStats = await extractStatistics(extractor, labelledImages(real, e.batch), {
       features: true,
     });
@@ -264,7 +282,7 @@ export async function evaluateSamples(
     const cwFrechet = classwiseFid(gauss(realBy), gauss(fakeBy));
     const cwPrdc = classwisePrdc(realBy, fakeBy, { k: e.k });
     // CAS: the classifier is trained on the (8-bit) generated images and their labels
-    const genX = tf.tensor4d(fake.pixels, [generated.count, ...cifarShape]);
+    const genX = tf.tensor4d(fake.pixels, [generated.count, ...shape]);
     const genY = tf.tensor1d(fake.labels, 'int32');
     let casResult: CasResult;
     try {
@@ -293,6 +311,17 @@ export async function evaluateSamples(
     } finally {
       tf.dispose([genX, genY]);
     }
+    // class-dependence: does the (real-data) classifier see the conditioning class?
+    const sampleAccuracy = frozen
+      ? await accuracyAtSigma(
+          frozen.model,
+          frozen.vars.params,
+          frozen.vars.buffers,
+          generated,
+          e.extractorSigma,
+          e.batch,
+        )
+      : undefined;
     const report: EvaluationReport = {
       extractor: extractor.name,
       labels: {
@@ -307,11 +336,12 @@ export async function evaluateSamples(
       classwiseFrechet: cwFrechet,
       classwisePrdc: cwPrdc,
       cas: casResult,
+      ...(sampleAccuracy ? { sampleAccuracy } : {}),
       seconds: (performance.now() - started) / 1000,
     };
     await unwrap(writeJson(join(cfg.out, 'metrics.json'), report));
     log(
-      `evaluate (${extractor.name}): ${report.labels.frechet} ${frechet.value.toFixed(3)}, ${report.labels.inceptionScore} ${report.inceptionScore.mean.toFixed(3)}, P ${quality.precision.toFixed(3)} R ${quality.recall.toFixed(3)} D ${quality.density.toFixed(3)} C ${quality.coverage.toFixed(3)}, ${cwFrechet.name} ${cwFrechet.value.toFixed(3)}, CAS ${(100 * casResult.accuracy).toFixed(1)} %`,
+      `evaluate (${extractor.name}): ${report.labels.frechet} ${frechet.value.toFixed(3)}, ${report.labels.inceptionScore} ${report.inceptionScore.mean.toFixed(3)}, P ${quality.precision.toFixed(3)} R ${quality.recall.toFixed(3)} D ${quality.density.toFixed(3)} C ${quality.coverage.toFixed(3)}, ${cwFrechet.name} ${cwFrechet.value.toFixed(3)}, CAS ${(100 * casResult.accuracy).toFixed(1)} %${sampleAccuracy ? `, extractor accuracy on samples ${(100 * sampleAccuracy.accuracy).toFixed(1)} %` : ''}`,
     );
     return report;
   } finally {

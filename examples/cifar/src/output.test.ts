@@ -21,6 +21,20 @@ describe('imageGrid', () => {
     expect(at(6, 2)).toBe(255); // image 2 at row 1, column 0 (y from 6)
     expect(at(6, 6)).toBe(255); // the empty fourth cell stays white
   });
+
+  it('enlarges each pixel to a zoom×zoom block', () => {
+    // one 2×1 grey-level image (values 0 and 1) at zoom 3: a 6×3 picture inside the border
+    const png = imageGrid(Float32Array.from([0, 1]), 1, [2, 1, 1], 1, 3);
+    const H = 6 + 4;
+    const W = 3 + 4;
+    const out = decodePng(png, 'grid.png', [H, W, 1]);
+    if (E.isLeft(out)) throw new Error(out.left.message);
+    const column = Array.from({ length: H }, (_, y) => out.right[y * W + 3]);
+    expect(column).toEqual([255, 255, 0, 0, 0, 255, 255, 255, 255, 255]);
+    expect(out.right[2 * W + 2]).toBe(0);
+    expect(out.right[2 * W + 4]).toBe(0);
+    expect(out.right[2 * W + 5]).toBe(255); // right border
+  });
 });
 
 describe('parseExtractor', () => {

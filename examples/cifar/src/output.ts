@@ -32,7 +32,8 @@ export function writeJson(file: string, value: unknown): TE.TaskEither<ScorekitE
 
 /**
  * Lays out `count` HWC images of `shape` (float values in [0, 1], clipped; 8-bit rounding)
- * as a grid with `columns` columns and a 2-pixel white border, and encodes it as a PNG.
+ * as a grid with `columns` columns and a 2-pixel white border, each image enlarged `zoom`
+ * times (nearest neighbour, so 16×16 samples show at 32×32), and encodes it as a PNG.
  *
  * @example
  * ```ts
@@ -44,21 +45,24 @@ export function imageGrid(
   count: number,
   shape: ImageShape,
   columns = Math.ceil(Math.sqrt(count)),
+  zoom = 1,
 ): Buffer {
   const [h, w, c] = shape;
   const pad = 2;
+  const zh = h * zoom;
+  const zw = w * zoom;
   const cols = Math.max(1, Math.min(columns, count));
   const rows = Math.max(1, Math.ceil(count / cols));
-  const H = rows * (h + pad) + pad;
-  const W = cols * (w + pad) + pad;
+  const H = rows * (zh + pad) + pad;
+  const W = cols * (zw + pad) + pad;
   const out = new Uint8Array(H * W * c).fill(255);
   for (let i = 0; i < count; i++) {
-    const r0 = pad + Math.floor(i / cols) * (h + pad);
-    const c0 = pad + (i % cols) * (w + pad);
-    for (let y = 0; y < h; y++)
-      for (let x = 0; x < w; x++)
+    const r0 = pad + Math.floor(i / cols) * (zh + pad);
+    const c0 = pad + (i % cols) * (zw + pad);
+    for (let y = 0; y < zh; y++)
+      for (let x = 0; x < zw; x++)
         for (let k = 0; k < c; k++) {
-          const v = images[((i * h + y) * w + x) * c + k]!;
+          const v = images[((i * h + Math.floor(y / zoom)) * w + Math.floor(x / zoom)) * c + k]!;
           const clipped = Number.isFinite(v) ? Math.min(1, Math.max(0, v)) : 0;
           out[((r0 + y) * W + c0 + x) * c + k] = Math.round(clipped * 255);
         }

@@ -1,7 +1,7 @@
 import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { fold, key, veSde } from '@scorekit/core';
-import { cifarShape, unwrap } from '@scorekit/datasets';
+import { type ImageShape, unwrap } from '@scorekit/datasets';
 import { progressBar } from '@scorekit/example-kit';
 import { bindLogits, bindScore } from '@scorekit/models';
 import { classifierGuidance, pcSampler } from '@scorekit/samplers';
@@ -25,7 +25,9 @@ export interface SampleReport {
   readonly scale: number;
   /** One PNG grid per class. */
   readonly grids: readonly string[];
-  /** `samples.safetensors`: `samples` float32 [n, 32, 32, 3] in [0, 1], `labels` int32 [n]. */
+  /** `classes.png`: every sample, one row per class. */
+  readonly overview: string;
+  /** `samples.safetensors`: `samples` float32 [n, s, s, 3] in [0, 1] (s = the score model's image side), `labels` int32 [n]. */
   readonly samplesFile: string;
   readonly nfe: number;
   readonly seconds: number;
@@ -46,10 +48,14 @@ export const samplesFileName = 'samples.safetensors';
  * posterior score S = s(x̃, t) + α ∇ log p(y | x̃, t); Song et al. 2021 eq. 14) by the PC
  * sampler (Song et al. 2021 Alg. 1: reverse-diffusion predictor, one Langevin corrector step
  * with snr 0.16, N steps from t = 1 to ε = 1e-5, denoised last step). The score model uses its
- * EMA weights, the classifier runs in inference mode. Writes `class-<c>.png` (a grid of that
- * class's samples, pixels clipped to [0, 1]), `samples.safetensors` (`samples` float32
- * [n, 32, 32, 3] clipped to [0, 1] and `labels` int32 [n]) and `config.json` into `cfg.out`.
- * A class outside the classifier's classes is an error before anything runs.
+ * EMA weights, the classifier runs in inference mode. Samples of all requested classes are
+ * drawn in batches of `sample.batch` (a batch may mix classes: each sample is guided towards
+ * its own label). Writes `class-<c>.png` (a grid of that class's samples, pixels clipped to
+ * [0, 1], shown at 32×32), `classes.png` (one row per class), `samples.safetensors`
+ * (`samples` float32 [n, s, s, 3] clipped to [0, 1], s the score model's image side, and
+ * `labels` int32 [n], class-major) and `config.json` into `cfg.out`. A class outside the
+ * classifier's classes, or models trained at different image sizes, are errors before any
+ * sampling.
  *
  * @example
  * ```ts
@@ -81,59 +87,65 @@ export async function sampleImages(
   try {
     score = await unwrap(loadFrozen(cfg.inputs.scoreCheckpoint, 'score'));
     clf = await unwrap(loadFrozen(clfDir, 'classifier'));
+    const side = score.config.score.model.imageSize;
+    if (clf.config.data.imageSize !== side)
+      throw new Error(
+        `sample: the classifier ${clf.path} was trained on ${clf.config.data.imageSize}×${clf.config.data.imageSize} images, the score model ${score.path} on ${side}×${side}`,
+      );
     await unwrap(writeJson(join(cfg.out, 'config.json'), cfg));
     const sde = veSde(cfg.sde);
     const scoreFn = bindScore(score.model, score.vars, sde);
     const logitsFn = bindLogits(clf.model, clf.vars, sde); // inference mode
-    const [h, w, ch] = cifarShape;
+    const shape: ImageShape = [side, side, 3];
+    const [h, w, ch] = shape;
     const size = h * w * ch;
-    const all = new Float32Array(sc.classes.length * sc.n * size);
-    const labels = new Int32Array(sc.classes.length * sc.n);
-    const grids: string[] = [];
+    const total = sc.classes.length * sc.n;
+    const all = new Float32Array(total * size);
+    // class-major order: n samples of the first class, then of the next, …; batches may mix classes
+    const labels = Int32Array.from({ length: total }, (_, i) => sc.classes[Math.floor(i / sc.n)]!);
     let nfe = 0;
-    const chunks = Math.ceil(sc.n / sc.batch);
-    const bar = progressBar('sampling', sc.classes.length * chunks * cfg.sde.N, 'step', {
-      quiet: cfg.quiet,
-    });
-    let done = 0;
-    for (const [ci, c] of sc.classes.entries()) {
-      for (let chunk = 0; chunk < chunks; chunk++) {
-        const b = Math.min(sc.batch, sc.n - chunk * sc.batch);
-        const guided = classifierGuidance(scoreFn, logitsFn, c, { scale: sc.scale });
-        const out = await pcSampler(
-          guided,
-          sde,
-          {
-            shape: [b, h, w, ch],
-            predictor: 'reverseDiffusion',
-            corrector: 'langevin',
-            snr: sc.snr,
-            nStepsEach: 1,
-            eps: sc.eps,
-            denoise: true,
-          },
-          fold(fold(key(cfg.seed + 2), c), chunk),
-          {
-            onStep: (step) => bar.update(done + step, `class ${c}`),
-            ...(options.signal ? { signal: options.signal } : {}),
-          },
-        );
-        done += cfg.sde.N;
-        nfe += out.nfe;
-        const clipped = tf.tidy(() => tf.clipByValue(out.samples, 0, 1));
-        const host = clipped.dataSync() as Float32Array;
-        tf.dispose([clipped, out.samples, out.xMean]);
-        const offset = ci * sc.n + chunk * sc.batch;
-        all.set(host, offset * size);
-        labels.fill(c, offset, offset + b);
-      }
-      const file = join(cfg.out, `class-${c}.png`);
-      await writeFile(
-        file,
-        imageGrid(all.subarray(ci * sc.n * size, (ci + 1) * sc.n * size), sc.n, cifarShape),
+    const chunks = Math.ceil(total / sc.batch);
+    const bar = progressBar('sampling', chunks * cfg.sde.N, 'step', { quiet: cfg.quiet });
+    for (let chunk = 0; chunk < chunks; chunk++) {
+      const from = chunk * sc.batch;
+      const b = Math.min(sc.batch, total - from);
+      const y = Array.from(labels.subarray(from, from + b));
+      const guided = classifierGuidance(scoreFn, logitsFn, y, { scale: sc.scale });
+      const out = await pcSampler(
+        guided,
+        sde,
+        {
+          shape: [b, h, w, ch],
+          predictor: 'reverseDiffusion',
+          corrector: 'langevin',
+          snr: sc.snr,
+          nStepsEach: 1,
+          eps: sc.eps,
+          denoise: true,
+        },
+        fold(key(cfg.seed + 2), chunk),
+        {
+          onStep: (step) => bar.update(chunk * cfg.sde.N + step, `batch ${chunk + 1}/${chunks}`),
+          ...(options.signal ? { signal: options.signal } : {}),
+        },
       );
+      nfe += out.nfe;
+      const clipped = tf.tidy(() => tf.clipByValue(out.samples, 0, 1));
+      const host = clipped.dataSync() as Float32Array;
+      tf.dispose([clipped, out.samples, out.xMean]);
+      all.set(host, from * size);
+    }
+    const zoom = Math.max(1, Math.round(32 / side));
+    const grids: string[] = [];
+    for (const [ci, c] of sc.classes.entries()) {
+      const file = join(cfg.out, `class-${c}.png`);
+      const images = all.subarray(ci * sc.n * size, (ci + 1) * sc.n * size);
+      await writeFile(file, imageGrid(images, sc.n, shape, undefined, zoom));
       grids.push(file);
     }
+    // every class at a glance: one row per class
+    const overview = join(cfg.out, 'classes.png');
+    await writeFile(overview, imageGrid(all, total, shape, sc.n, zoom));
     bar.finish();
     const samplesFile = join(cfg.out, samplesFileName);
     const tensors = {
@@ -156,6 +168,7 @@ export async function sampleImages(
     const seconds = (performance.now() - started) / 1000;
     const report: SampleReport = {
       classes: sc.classes,
+      overview,
       perClass: sc.n,
       scale: sc.scale,
       grids,
@@ -165,7 +178,7 @@ export async function sampleImages(
     };
     await unwrap(writeJson(join(cfg.out, 'report.json'), report));
     log(
-      `sample: ${labels.length} images (${nfe} score evaluations) in ${seconds.toFixed(1)} s → ${grids.join(', ')}, ${samplesFile}`,
+      `sample: ${labels.length} images (${nfe} score evaluations) in ${seconds.toFixed(1)} s → ${overview}, ${grids.join(', ')}, ${samplesFile}`,
     );
     return report;
   } finally {

@@ -17,5 +17,6 @@ export * from './moons.js';
 export * from './parzen.js';
 export * from './png.js';
 export * from './pointSet.js';
+export * from './resize.js';
 export * from './selection.js';
 export * from './source.js';
