@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The whole cpu-small pipeline (Chao et al. 2022 §5 at CPU size) on the 4,000 real CIFAR-10
 # training images in ../shared/data: score model → CE and DLSM+CE classifiers → guided samples
-# of every class → evaluation of the DLSM+CE-guided samples with the CE classifier's features.
+# of every class (α = 1, and α = 10) → evaluation of the DLSM+CE-guided samples with the CE
+# classifier's features.
 # Prints the wall time of each stage. Run from the repository root:
 #   bash examples/cifar/cpu-small.sh [extra options for every command, e.g. --seed 1]
 set -euo pipefail
@@ -21,4 +22,11 @@ stage sample           sample           --preset cpu-small --score $out/score \
                                         --classifier $out/classifier-total "$@"
 stage evaluate         evaluate         --preset cpu-small --samples $out/samples \
                                         --extractor classifier:$out/classifier-ce "$@"
-echo "sample grid: $out/samples/classes.png"
+# the "scaling" variant (α = 10): stronger class dependence, less diversity
+stage sample-scale10   sample           --preset cpu-small --score $out/score \
+                                        --classifier $out/classifier-total --scale 10 \
+                                        --out $out/samples-scale10 "$@"
+stage evaluate-scale10 evaluate         --preset cpu-small --samples $out/samples-scale10 \
+                                        --extractor classifier:$out/classifier-ce \
+                                        --out $out/evaluation-scale10 "$@"
+echo "sample grids: $out/samples/classes.png, $out/samples-scale10/classes.png"

@@ -12,6 +12,8 @@ const common = `Common options:
   --seed N                        random seed
   --backend auto|wasm|cpu|tensorflow
   --set path=value                override any config field, e.g. --set score.steps=200
+                                  (image side: --set data.imageSize=32 --set score.model.imageSize=32;
+                                  cpu-small uses 16, paper 32)
   --quiet                         no progress bars
   --help                          this text`;
 
@@ -51,9 +53,9 @@ ${common}`,
   sample: `Usage: npm run cifar -- sample --score CKPT --classifier CKPT [options]
 
 Class-conditional PC sampling (reverse diffusion + Langevin, snr 0.16, ε 1e-5, denoised) with
-classifier guidance S = s + α ∇ log p(y | x). Writes class-<c>.png grids and
-samples.safetensors (samples float32 [n,s,s,3] in [0,1], s = data.imageSize, labels int32 [n]) into --out
-(default <preset out>/samples).
+classifier guidance S = s + α ∇ log p(y | x). Writes class-<c>.png grids, classes.png (a row
+per class) and samples.safetensors (samples float32 [n,s,s,3] in [0,1], s = the image side;
+labels int32 [n]) into --out (default <preset out>/samples).
   --score CKPT        score checkpoint
   --classifier CKPT   classifier checkpoint
   --classes 0,3       classes to sample (indices of the classifier's classes)

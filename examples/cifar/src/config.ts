@@ -222,7 +222,7 @@ export const presets: Record<PresetName, Omit<CifarConfig, 'command'>> = {
       loss: 'total',
       steps: 600,
       batch: 32,
-      lr: 2e-3,
+      lr: 1e-3,
       gradClip: 1,
       lambda: 1,
       eps: 1e-5,
