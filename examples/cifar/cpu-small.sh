@@ -1,32 +1,39 @@
 #!/usr/bin/env bash
 # The whole cpu-small pipeline (Chao et al. 2022 §5 at CPU size) on the 4,000 real CIFAR-10
-# training images in ../shared/data: score model → CE and DLSM+CE classifiers → guided samples
-# of every class (α = 1, and α = 10) → evaluation of the DLSM+CE-guided samples with the CE
-# classifier's features.
-# Prints the wall time of each stage. Run from the repository root:
-#   bash examples/cifar/cpu-small.sh [extra options for every command, e.g. --seed 1]
+# training images in ../shared/data, printing the wall time of each stage:
+#   score model → "base" CE classifier, "ours" DLSM+CE classifier, and an independent CE
+#   "judge" classifier (another seed) → samples of every class guided by ours (α = 1 and 10),
+#   by base (α = 1) and unguided (α = 0) → each evaluated with the judge's features.
+# Run from anywhere:  bash examples/cifar/cpu-small.sh [options for every command, e.g. --quiet]
+# PRESET (default cpu-small) and OUT (default out/<preset>) may be set in the environment.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
-out=out/cifar-small
+preset=${PRESET:-cpu-small}
+out=${OUT:-out/$preset}
+extra=("$@")
 cifar() { node --conditions=@scorekit/source --import tsx examples/cifar/src/main.ts "$@"; }
 stage() {
-  local name=$1; shift
+  local name=$1
+  shift
   local t0=$SECONDS
-  cifar "$@"
+  cifar "$@" --preset "$preset" "${extra[@]}"
   echo "== $name: $((SECONDS - t0)) s"
 }
-stage train-score      train-score      --preset cpu-small "$@"
-stage classifier-ce    train-classifier --preset cpu-small --loss ce "$@"
-stage classifier-total train-classifier --preset cpu-small --loss total --score $out/score "$@"
-stage sample           sample           --preset cpu-small --score $out/score \
-                                        --classifier $out/classifier-total "$@"
-stage evaluate         evaluate         --preset cpu-small --samples $out/samples \
-                                        --extractor classifier:$out/classifier-ce "$@"
-# the "scaling" variant (α = 10): stronger class dependence, less diversity
-stage sample-scale10   sample           --preset cpu-small --score $out/score \
-                                        --classifier $out/classifier-total --scale 10 \
-                                        --out $out/samples-scale10 "$@"
-stage evaluate-scale10 evaluate         --preset cpu-small --samples $out/samples-scale10 \
-                                        --extractor classifier:$out/classifier-ce \
-                                        --out $out/evaluation-scale10 "$@"
-echo "sample grids: $out/samples/classes.png, $out/samples-scale10/classes.png"
+guided() { # name, guiding classifier, guidance scale α
+  stage "sample $1" sample --score "$out/score" --classifier "$out/$2" --scale "$3" \
+    --out "$out/samples-$1"
+  stage "evaluate $1" evaluate --samples "$out/samples-$1" \
+    --extractor "classifier:$out/classifier-judge" --out "$out/evaluation-$1"
+}
+stage "train-score" train-score --out "$out/score"
+stage "classifier base (CE)" train-classifier --loss ce --out "$out/classifier-ce"
+stage "classifier ours (DLSM+CE)" train-classifier --loss total --score "$out/score" \
+  --out "$out/classifier-total"
+# the judge: the same CE recipe from another seed, sharing no weights with base or ours
+stage "classifier judge (CE, seed 1)" train-classifier --loss ce --seed 1 \
+  --out "$out/classifier-judge"
+guided ours classifier-total 1
+guided ours-scale10 classifier-total 10
+guided base classifier-ce 1
+guided unguided classifier-total 0
+echo "sample grids: $out/samples-*/classes.png; metrics: $out/evaluation-*/metrics.json"
