@@ -139,7 +139,7 @@ export function loadCifarData(
             ? dataError(path, err.message)
             : err,
         );
-      return E.left(dataError(path, String(e)));
+      return E.left(dataError(path, e instanceof Error ? e.message : String(e)));
     }
   };
 }
