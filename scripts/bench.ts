@@ -61,8 +61,18 @@ function trainStep(p: Params, loss: (q: Params) => tf.Scalar): void {
   });
 }
 
+/** A positive integer from the environment variable `name`, or `fallback`; anything else is an error naming it. */
+function positiveInt(name: string, fallback: number): number {
+  const raw = process.env[name];
+  if (raw === undefined) return fallback;
+  const v = Number(raw);
+  if (!Number.isInteger(v) || v < 1)
+    throw new Error(`${name}: expected a positive integer, got '${raw}'`);
+  return v;
+}
+
 async function main() {
-  const batch = Number(process.env['BENCH_BATCH'] ?? 16);
+  const batch = positiveInt('BENCH_BATCH', 16);
   const report = await setupBackend({ backend: 'wasm' });
   console.log(`backend: ${report.name}; batch ${batch} of 32×32×3; conv 3→16→32(s2)→32, SiLU`);
   const x = normal(key(1), [batch, 32, 32, 3]);
@@ -92,8 +102,8 @@ async function main() {
     console.log('paper models (wasm):');
     reportPaperModels(
       benchPaperModels({
-        scoreBatch: Number(process.env['BENCH_SCORE_BATCH'] ?? 1),
-        classifierBatch: Number(process.env['BENCH_CLASSIFIER_BATCH'] ?? 8),
+        scoreBatch: positiveInt('BENCH_SCORE_BATCH', 1),
+        classifierBatch: positiveInt('BENCH_CLASSIFIER_BATCH', 8),
         repeats: 2,
       }),
     );

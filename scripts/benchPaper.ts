@@ -12,7 +12,7 @@
  * wasm heap is 4 GB), then extrapolated to the paper's schedules: 1.3 M score steps at batch
  * 128, 60 k classifier steps at batch 150. A model that does not fit is reported, not hidden.
  */
-import { fold, key, type Params, type ScoreFn, veSde } from '@scorekit/core';
+import { fold, key, type Params, type ScoreFn, type VeSde, veSde } from '@scorekit/core';
 import { classifierObjective, dsm, type LabelledBatch, type Loss } from '@scorekit/losses';
 import {
   countParams,
@@ -34,6 +34,8 @@ export interface PaperStepTiming {
   readonly error?: string;
 }
 
+const firstLine = (e: unknown) => (e instanceof Error ? e.message.split('\n')[0]! : String(e));
+
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
 
 function timeIt(step: () => void, repeats: number): number {
@@ -51,16 +53,16 @@ function measure(name: string, batch: number, step: () => void, repeats: number)
   try {
     return { name, batch, seconds: timeIt(step, repeats) };
   } catch (e) {
-    return { name, batch, error: e instanceof Error ? e.message.split('\n')[0]! : String(e) };
+    return { name, batch, error: firstLine(e) };
   }
 }
 
 function gradStep<B>(loss: Loss<B>, params: Params, batch: B, k: ReturnType<typeof key>): void {
-  const r = lossAndGrads(loss, params, batch, k);
-  const values = Object.values(r.grads);
-  // wait for the work: read one gradient back
-  values[0]!.dataSync();
-  tf.dispose([r.total, ...Object.values(r.terms), ...values]);
+  // tidy: everything of the step is freed, also when it throws (e.g. out of memory)
+  tf.tidy(() => {
+    const r = lossAndGrads(loss, params, batch, k);
+    Object.values(r.grads)[0]!.dataSync(); // wait for the work: read one gradient back
+  });
 }
 
 /**
@@ -88,7 +90,25 @@ export function benchPaperModels(options: {
       ),
     );
 
-  // ResNet-18 classifier: CE and DLSM + CE against a zero score
+  try {
+    rows.push(...benchClassifier(sde, images, options));
+  } catch (e) {
+    rows.push({ name: 'ResNet-18 (init)', batch: options.classifierBatch, error: firstLine(e) });
+  }
+  try {
+    rows.push(...benchScore(sde, images, options));
+  } catch (e) {
+    rows.push({ name: 'NCSN++ (init)', batch: options.scoreBatch, error: firstLine(e) });
+  }
+  return rows;
+}
+
+type Images = (b: number, seed: number) => tf.Tensor;
+type Options = Parameters<typeof benchPaperModels>[0];
+
+/** ResNet-18 classifier: CE and DLSM + CE against a zero score. */
+function benchClassifier(sde: VeSde, images: Images, options: Options): PaperStepTiming[] {
+  const rows: PaperStepTiming[] = [];
   const clf = resnetClassifier({ depth: 18, width: 64, classes: 10 });
   const cv = clf.init(key(1));
   console.log(`ResNet-18 classifier: ${countParams(cv.params).toLocaleString('en')} parameters`);
@@ -119,8 +139,12 @@ export function benchPaperModels(options: {
     ),
   );
   tf.dispose([batch.x, batch.y, ...Object.values(cv.params), ...Object.values(cv.buffers)]);
+  return rows;
+}
 
-  // NCSN++ score model: DSM training step and forward pass
+/** NCSN++ score model: DSM training step and forward pass. */
+function benchScore(sde: VeSde, images: Images, options: Options): PaperStepTiming[] {
+  const rows: PaperStepTiming[] = [];
   const unet = scoreUnet({ ...ncsnppCifar10 });
   const uv = unet.init(key(4));
   console.log(`NCSN++ score model: ${countParams(uv.params).toLocaleString('en')} parameters`);

@@ -4,7 +4,7 @@ import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { decodePng } from '@scorekit/datasets';
 import { countParams } from '@scorekit/models';
-import { readSafetensors } from '@scorekit/training';
+import { readSafetensors, writeSafetensors } from '@scorekit/training';
 import * as tf from '@tensorflow/tfjs-core';
 import * as E from 'fp-ts/lib/Either.js';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -136,6 +136,10 @@ describe('CIFAR example end to end (tiny preset, real CIFAR-10 images)', () => {
       3,
     ]);
     if (E.isLeft(overview)) throw new Error(overview.left.message);
+    // row 1 (class 3), column 0 holds sample 5: its top-left pixel at (36, 2), zoom 2
+    const OW = 5 * 34 + 2;
+    for (let k = 0; k < 3; k++)
+      expect(overview.right[(36 * OW + 2) * 3 + k]).toBe(Math.round(v[5 * 16 * 16 * 3 + k]! * 255));
     expect(existsSync(join(dir('samples'), 'config.json'))).toBe(true);
   });
 
@@ -199,7 +203,7 @@ describe('CIFAR example end to end (tiny preset, real CIFAR-10 images)', () => {
 
   it('fails clearly on models trained at another image size', async () => {
     // the score checkpoint was trained on 16×16 images
-    const at8 = ['--set', 'data.imageSize=8', '--set', 'score.model.imageSize=8'];
+    const at8 = ['--image-size', '8'];
     await expect(
       trainClassifier(
         config(['train-classifier', '--score', dir('score'), ...at8, '--out', dir('bad4')]),
@@ -219,6 +223,42 @@ describe('CIFAR example end to end (tiny preset, real CIFAR-10 images)', () => {
         ]),
       ),
     ).rejects.toThrow(/samples float32 \[n, 8, 8, 3\].*got samples float32 \[10,16,16,3\]/);
+    // 8×8 samples judged by a classifier trained on 16×16 images
+    const small = join(out, 'small.safetensors');
+    const tensors = { samples: tf.zeros([2, 8, 8, 3]), labels: tf.tensor1d([0, 3], 'int32') };
+    const written = await writeSafetensors(small, tensors)();
+    tf.dispose(Object.values(tensors));
+    if (E.isLeft(written)) throw new Error(written.left.message);
+    await expect(
+      evaluateSamples(
+        config([
+          'evaluate',
+          '--samples',
+          small,
+          '--extractor',
+          `classifier:${dir('clf')}`,
+          ...at8,
+          '--out',
+          dir('bad4'),
+        ]),
+      ),
+    ).rejects.toThrow(/trained on 16×16 images, this run's data\.imageSize is 8/);
+    await expect(
+      sampleImages(
+        config([
+          'sample',
+          '--score',
+          dir('score'),
+          '--classifier',
+          dir('clf'),
+          ...at8,
+          '--out',
+          dir('bad4'),
+        ]),
+      ),
+    ).rejects.toThrow(
+      /image sides differ: score model .* 16×16, classifier .* 16×16, this run's data\.imageSize 8/,
+    );
     expect(existsSync(join(dir('bad4'), 'config.json'))).toBe(false);
   });
 

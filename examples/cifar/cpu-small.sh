@@ -4,21 +4,36 @@
 #   score model → "base" CE classifier, "ours" DLSM+CE classifier, and an independent CE
 #   "judge" classifier (another seed) → samples of every class guided by ours (α = 1 and 10),
 #   by base (α = 1) and unguided (α = 0) → each evaluated with the judge's features.
-# Run from anywhere:  bash examples/cifar/cpu-small.sh [options for every command, e.g. --quiet]
-# PRESET (default cpu-small) and OUT (default out/<preset>) may be set in the environment.
+# Usage:  bash examples/cifar/cpu-small.sh [options for every command, e.g. --quiet, --data PATH]
+# The script works from the repository root (relative paths in options are relative to it).
+# PRESET (default cpu-small) and OUT (default the preset's out folder, out/cifar-small) may be
+# set in the environment; --preset, --out, --seed and --resume are the script's own.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 preset=${PRESET:-cpu-small}
-out=${OUT:-out/$preset}
-extra=("$@")
+case $preset in
+  cpu-small) out=${OUT:-out/cifar-small} ;;
+  tiny) out=${OUT:-out/cifar-tiny} ;;
+  paper) out=${OUT:-out/cifar-paper} ;;
+  *) echo "PRESET: expected cpu-small, tiny or paper, got $preset" >&2; exit 2 ;;
+esac
+for a in "$@"; do
+  case $a in
+    --preset | --out | --seed | --resume)
+      echo "$a: not an option of this script (set PRESET / OUT in the environment; seeds are fixed: 0, judge 1)" >&2
+      exit 2
+      ;;
+  esac
+done
 cifar() { node --conditions=@scorekit/source --import tsx examples/cifar/src/main.ts "$@"; }
-stage() {
-  local name=$1
-  shift
+stage() { # name, command, its options
+  local name=$1 command=$2
+  shift 2
   local t0=$SECONDS
-  cifar "$@" --preset "$preset" "${extra[@]}"
+  cifar "$command" --preset "$preset" ${extra[@]+"${extra[@]}"} "$@"
   echo "== $name: $((SECONDS - t0)) s"
 }
+extra=("$@")
 guided() { # name, guiding classifier, guidance scale α
   stage "sample $1" sample --score "$out/score" --classifier "$out/$2" --scale "$3" \
     --out "$out/samples-$1"
@@ -29,7 +44,7 @@ stage "train-score" train-score --out "$out/score"
 stage "classifier base (CE)" train-classifier --loss ce --out "$out/classifier-ce"
 stage "classifier ours (DLSM+CE)" train-classifier --loss total --score "$out/score" \
   --out "$out/classifier-total"
-# the judge: the same CE recipe from another seed, sharing no weights with base or ours
+# the judge: the same CE recipe from another seed, sharing no weights (nor data order) with base or ours
 stage "classifier judge (CE, seed 1)" train-classifier --loss ce --seed 1 \
   --out "$out/classifier-judge"
 guided ours classifier-total 1

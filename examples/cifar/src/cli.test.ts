@@ -81,6 +81,9 @@ describe('cifar CLI', () => {
       /score\.model\.imageSize must be data\.imageSize \(16\).*\(was 32\)/,
     );
     expect(() => run(['train-score', '--set', 'data.imageSize=12'])).toThrow(/data\.imageSize/);
+    expect(() => run(['train-score', '--image-size', '12'])).toThrow(/data\.imageSize/);
+    const at8 = run(['train-score', '--preset', 'paper', '--image-size', '8']);
+    expect([at8.data.imageSize, at8.score.model.imageSize]).toEqual([8, 8]);
   });
 
   it('has a help text for every command', () => {

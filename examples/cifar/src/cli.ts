@@ -11,9 +11,9 @@ const common = `Common options:
   --out DIR                       output folder (default <preset out>/<stage>)
   --seed N                        random seed
   --backend auto|wasm|cpu|tensorflow
+  --image-size 32|16|8            side of the images the models see (data.imageSize and
+                                  score.model.imageSize; cpu-small 16, paper 32)
   --set path=value                override any config field, e.g. --set score.steps=200
-                                  (image side: --set data.imageSize=32 --set score.model.imageSize=32;
-                                  cpu-small uses 16, paper 32)
   --quiet                         no progress bars
   --help                          this text`;
 
@@ -32,7 +32,8 @@ Commands:
 Run "<command> --help" for its options.`,
   'train-score': `Usage: npm run cifar -- train-score [options]
 
-Trains the score model with DSM (λ = σ², ε = 1e-3) on the VE SDE (σ 0.01 … 50), Adam with
+Trains the score model with DSM (λ = σ², ε = 1e-3) on the VE SDE (σ from sde.sigmaMin 0.01 to
+sde.sigmaMax: 50 in paper, 25 in cpu-small), Adam with
 warm-up, clip 1.0, EMA, random flips; checkpoints into --out (default <preset out>/score).
   --steps N        training steps (score.steps)
   --resume         continue from the latest checkpoint in --out
@@ -68,8 +69,10 @@ ${common}`,
 
 Metrics of generated vs real (training) images: Fréchet distance, Inception-style score,
 precision / recall / density / coverage (k = 3), class-wise FD and PRDC, CAS (a classifier
-trained on the samples, tested on held-out real images). Writes metrics.json into --out
-(default <preset out>/evaluation). Metrics on non-Inception features are labelled FD_<name>.
+trained on the samples, tested on held-out real images) and, with a classifier extractor, that
+classifier's accuracy on the samples against their labels (sampleAccuracy). Writes metrics.json
+into --out (default <preset out>/evaluation). Metrics on non-Inception features are labelled
+FD_<name>.
   --samples PATH      samples.safetensors, or the folder the sample command wrote
   --extractor SPEC    classifier:<checkpoint>  a scorekit classifier at σ = evaluate.extractorSigma
                       graph:<model.json>       a converted FID Inception graph (pool_3, softmax/logits,
@@ -142,6 +145,12 @@ export function parseArgs(argv: readonly string[]): ParsedArgs {
       case '--data':
         setPath(draft, 'data.path', value());
         break;
+      case '--image-size': {
+        const v = parseValue(value());
+        setPath(draft, 'data.imageSize', v);
+        setPath(draft, 'score.model.imageSize', v);
+        break;
+      }
       case '--backend':
         draft['backend'] = value();
         break;

@@ -35,7 +35,7 @@ export const cifarConfig = type({
     /** Held-out images (the last of a file / folder; the official test split of a batches folder). */
     heldOut: 'number.integer >= 0',
     /** Side of the images the models see: 32 (CIFAR), or 16 / 8 (box-filter down-sampled). */
-    imageSize: '32 | 16 | 8',
+    imageSize: ['32 | 16 | 8', '=', 32],
   },
   /** The VE SDE (Song et al. 2021, eq. 9): σ(t) = σ_min (σ_max / σ_min)^t. */
   sde: { '+': 'reject', sigmaMin: 'number > 0', sigmaMax: 'number > 0', N: 'number.integer > 0' },

@@ -72,9 +72,9 @@ function resized(data: CifarData, options: DataOptions): CifarData {
   const size = options.imageSize ?? data.train.shape[0];
   const stored = data.train.shape[0];
   if (size === stored) return data;
-  if (size > stored || stored % size !== 0)
+  if (size > stored || stored % size !== 0 || data.train.shape[1] !== stored)
     throw new Error(
-      `data.imageSize: ${size} must divide the stored image size ${stored} (32, 16 or 8 for CIFAR)`,
+      `data.imageSize: expected a divisor of the stored ${stored}×${data.train.shape[1]} (square) images, got ${size}`,
     );
   const f = stored / size;
   return {

@@ -25,7 +25,7 @@ export interface SampleReport {
   readonly scale: number;
   /** One PNG grid per class. */
   readonly grids: readonly string[];
-  /** `classes.png`: every sample, one row per class. */
+  /** `classes.png`: one row per class (its first {@link overviewColumns} samples). */
   readonly overview: string;
   /** `samples.safetensors`: `samples` float32 [n, s, s, 3] in [0, 1] (s = the score model's image side), `labels` int32 [n]. */
   readonly samplesFile: string;
@@ -43,6 +43,9 @@ export interface SampleReport {
  */
 export const samplesFileName = 'samples.safetensors';
 
+/** Samples per class shown in `classes.png` (the overview grid of {@link sampleImages}). */
+export const overviewColumns = 16;
+
 /**
  * `sample`: class-conditional generation with classifier guidance (Chao et al. 2022 §3, the
  * posterior score S = s(x̃, t) + α ∇ log p(y | x̃, t); Song et al. 2021 eq. 14) by the PC
@@ -51,7 +54,7 @@ export const samplesFileName = 'samples.safetensors';
  * EMA weights, the classifier runs in inference mode. Samples of all requested classes are
  * drawn in batches of `sample.batch` (a batch may mix classes: each sample is guided towards
  * its own label). Writes `class-<c>.png` (a grid of that class's samples, pixels clipped to
- * [0, 1], shown at 32×32), `classes.png` (one row per class), `samples.safetensors`
+ * [0, 1], shown at 32×32), `classes.png` (one row per class, at most 16 samples each), `samples.safetensors`
  * (`samples` float32 [n, s, s, 3] clipped to [0, 1], s the score model's image side, and
  * `labels` int32 [n], class-major) and `config.json` into `cfg.out`. A class outside the
  * classifier's classes, or models trained at different image sizes, are errors before any
@@ -82,16 +85,19 @@ export async function sampleImages(
     throw new Error(
       `sample: --classes: class ${bad} is out of range: the classifier ${clfDir} has ${numClasses} classes (0 … ${numClasses - 1})`,
     );
+  // … and the image sides of both models and of this run, also before loading any weights
+  const scoreDir = await unwrap(resolveCheckpoint(cfg.inputs.scoreCheckpoint));
+  const scoreCfg = await unwrap(checkpointConfig(scoreDir, 'score'));
+  const side = scoreCfg.score.model.imageSize;
+  if (clfCfg.data.imageSize !== side || cfg.data.imageSize !== side)
+    throw new Error(
+      `sample: image sides differ: score model ${scoreDir} ${side}×${side}, classifier ${clfDir} ${clfCfg.data.imageSize}×${clfCfg.data.imageSize}, this run's data.imageSize ${cfg.data.imageSize} (set it with --image-size)`,
+    );
   let score: Frozen<tf.Tensor4D> | undefined;
   let clf: Frozen<tf.Tensor2D> | undefined;
   try {
-    score = await unwrap(loadFrozen(cfg.inputs.scoreCheckpoint, 'score'));
+    score = await unwrap(loadFrozen(scoreDir, 'score'));
     clf = await unwrap(loadFrozen(clfDir, 'classifier'));
-    const side = score.config.score.model.imageSize;
-    if (clf.config.data.imageSize !== side)
-      throw new Error(
-        `sample: the classifier ${clf.path} was trained on ${clf.config.data.imageSize}×${clf.config.data.imageSize} images, the score model ${score.path} on ${side}×${side}`,
-      );
     await unwrap(writeJson(join(cfg.out, 'config.json'), cfg));
     const sde = veSde(cfg.sde);
     const scoreFn = bindScore(score.model, score.vars, sde);
@@ -110,7 +116,9 @@ export async function sampleImages(
       const from = chunk * sc.batch;
       const b = Math.min(sc.batch, total - from);
       const y = Array.from(labels.subarray(from, from + b));
-      const guided = classifierGuidance(scoreFn, logitsFn, y, { scale: sc.scale });
+      // α = 0 is the unconditional sampler: no classifier pass at all
+      const guided =
+        sc.scale === 0 ? scoreFn : classifierGuidance(scoreFn, logitsFn, y, { scale: sc.scale });
       const out = await pcSampler(
         guided,
         sde,
@@ -143,9 +151,14 @@ export async function sampleImages(
       await writeFile(file, imageGrid(images, sc.n, shape, undefined, zoom));
       grids.push(file);
     }
-    // every class at a glance: one row per class
+    // every class at a glance: one row per class (its first 16 samples at most)
     const overview = join(cfg.out, 'classes.png');
-    await writeFile(overview, imageGrid(all, total, shape, sc.n, zoom));
+    const perRow = Math.min(sc.n, overviewColumns);
+    const rows = new Float32Array(sc.classes.length * perRow * size);
+    sc.classes.forEach((_, ci) =>
+      rows.set(all.subarray(ci * sc.n * size, (ci * sc.n + perRow) * size), ci * perRow * size),
+    );
+    await writeFile(overview, imageGrid(rows, sc.classes.length * perRow, shape, perRow, zoom));
     bar.finish();
     const samplesFile = join(cfg.out, samplesFileName);
     const tensors = {

@@ -107,6 +107,10 @@ export async function trainClassifier(
   if (cfg.inputs.scoreCheckpoint)
     frozen = await unwrap(loadFrozen(cfg.inputs.scoreCheckpoint, 'score'));
   try {
+    if (frozen && frozen.config.score.model.imageSize !== cfg.data.imageSize)
+      throw new Error(
+        `train-classifier: the score model ${frozen.path} was trained on ${frozen.config.score.model.imageSize}×${frozen.config.score.model.imageSize} images, data.imageSize is ${cfg.data.imageSize}`,
+      );
     const data = await unwrap(loadCifarData(cfg.data.path, cfg.data));
     const classes = data.train.classNames.length;
     if (c.model.classes !== classes)
@@ -116,10 +120,6 @@ export async function trainClassifier(
     log(
       `train-classifier (${c.loss}): ${data.train.count} training, ${data.test.count} held-out images${frozen ? `; frozen score ${frozen.path} (EMA, step ${frozen.step})` : ''}`,
     );
-    if (frozen && frozen.config.score.model.imageSize !== cfg.data.imageSize)
-      throw new Error(
-        `train-classifier: the score model ${frozen.path} was trained on ${frozen.config.score.model.imageSize}×${frozen.config.score.model.imageSize} images, data.imageSize is ${cfg.data.imageSize}`,
-      );
     const sde = veSde(cfg.sde);
     const score: ScoreFn | undefined = frozen
       ? bindScore(frozen.model, frozen.vars, sde)

@@ -4,8 +4,8 @@ import { type ImageSet, imageBytes } from './imageSet.js';
 /**
  * Box-filter down-sampling of an in-memory image set by an integer `factor` (each output
  * pixel is the mean of a `factor`×`factor` block, rounded to the nearest byte) — the usual
- * way to make low-resolution CIFAR variants (e.g. 32×32 → 16×16, as in the down-sampled
- * ImageNet/CIFAR sets of Chrabaszcz et al. 2017, which use box resizing). Labels and class
+ * way to make low-resolution variants (e.g. CIFAR 32×32 → 16×16; Chrabaszcz et al. 2017
+ * compare box and other resizing filters for their down-sampled ImageNet). Labels and class
  * names are kept. `factor = 1` returns a copy. A factor that does not divide the height and
  * width is a `ShapeError` naming both.
  *
