@@ -38,7 +38,7 @@ import { loadCifarData } from './data.js';
 import { writeJson } from './output.js';
 import { samplesFileName } from './sample.js';
 import { accuracyAtSigma, labelledImages } from './trainClassifier.js';
-import type { RunOptions } from './trainScore.js';
+import type { RunOptions } from './trainingStage.js';
 
 /** A parsed `--extractor` value. */
 export type ExtractorSpec =

@@ -11,4 +11,5 @@ export * from './evaluate.js';
 export * from './output.js';
 export * from './sample.js';
 export * from './trainClassifier.js';
+export * from './trainingStage.js';
 export * from './trainScore.js';

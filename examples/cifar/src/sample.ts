@@ -16,7 +16,7 @@ import {
 } from './checkpoints.js';
 import type { CifarConfig } from './config.js';
 import { imageGrid, writeJson } from './output.js';
-import type { RunOptions } from './trainScore.js';
+import type { RunOptions } from './trainingStage.js';
 
 /** What `sample` writes. */
 export interface SampleReport {

@@ -1,8 +1,7 @@
 import { join } from 'node:path';
 import { type Key, key, type ScoreFn, split, veSde } from '@scorekit/core';
-import { type ImageSet, imageBatch, trainingBatches, unwrap } from '@scorekit/datasets';
-import { progressBar } from '@scorekit/example-kit';
-import { classifierObjective, type LabelledBatch } from '@scorekit/losses';
+import { type ImageSet, imageBatch, unwrap } from '@scorekit/datasets';
+import { classifierObjective } from '@scorekit/losses';
 import { type AccuracyResult, classifierAccuracy, type LabelledImages } from '@scorekit/metrics';
 import {
   type Buffers,
@@ -11,13 +10,13 @@ import {
   parametricLogits,
   resnetClassifier,
 } from '@scorekit/models';
-import { adam, disposeTrainState, type FitResult, fit } from '@scorekit/training';
+import { adam, disposeTrainState } from '@scorekit/training';
 import * as tf from '@tensorflow/tfjs-core';
 import { disposeFrozen, type Frozen, loadFrozen, startTraining } from './checkpoints.js';
 import type { CifarConfig } from './config.js';
 import { loadCifarData } from './data.js';
 import { writeJson } from './output.js';
-import { formatTerms, type RunOptions, type TrainReport } from './trainScore.js';
+import { type RunOptions, runTrainingStage, type TrainReport } from './trainingStage.js';
 
 /** What `train-classifier` reports: the training report plus held-out accuracy at small σ. */
 export interface ClassifierReport extends TrainReport {
@@ -126,13 +125,8 @@ export async function trainClassifier(
       : undefined;
     const model = resnetClassifier(c.model);
     const [kInit, kData, kFit] = split(key(cfg.seed + 1), 3) as [Key, Key, Key];
-    const { resume, initParams, buffers } = await startTraining(
-      cfg,
-      'classifier',
-      model,
-      kInit,
-      log,
-    );
+    const start = await startTraining(cfg, 'classifier', model, kInit, log);
+    const { buffers } = start;
     await unwrap(writeJson(join(cfg.out, 'config.json'), cfg));
     const loss = classifierObjective(
       { method: methodOf[c.loss], lambda: c.lambda, eps: c.eps, wDlsm: 0, wCe: 0 },
@@ -142,40 +136,23 @@ export async function trainClassifier(
         ...(score ? { score } : {}),
       },
     );
-    const bar = progressBar(`classifier (${c.loss})`, c.steps, 'step', { quiet: cfg.quiet });
-    const common = {
-      loss,
-      optimizer: adam({ lr: c.lr, gradClip: c.gradClip }),
-      batches: (start: number) =>
-        trainingBatches(
-          data.train,
-          { batchSize: c.batch, shuffle: true, flip: c.flip },
-          kData,
-          start,
-        ) as Generator<LabelledBatch>,
-      steps: c.steps,
-      buffers,
-      checkpointDir: cfg.out,
-      checkpointEvery: c.checkpointEvery,
-      config: cfg,
-      signal: options.signal,
-      onStep: (i: {
-        step: number;
-        terms: Readonly<Record<string, number>>;
-        imagesPerSecond: number;
-      }) =>
-        bar.update(i.step + 1, `${formatTerms(i.terms)}  ${i.imagesPerSecond.toFixed(1)} img/s`),
-    };
-    let result: FitResult;
-    try {
-      result = resume
-        ? await unwrap(fit<LabelledBatch>({ ...common, resume }))
-        : await unwrap(fit<LabelledBatch>({ ...common, params: initParams!, key: kFit }));
-    } finally {
-      if (resume) disposeTrainState(resume);
-      if (initParams) tf.dispose(Object.values(initParams));
-    }
-    bar.finish(result.last ? formatTerms(result.last.terms) : '');
+    const { result, report: fields } = await runTrainingStage(
+      cfg,
+      start,
+      {
+        label: `classifier (${c.loss})`,
+        loss,
+        optimizer: adam({ lr: c.lr, gradClip: c.gradClip }),
+        data: data.train,
+        batch: c.batch,
+        flip: c.flip,
+        steps: c.steps,
+        checkpointEvery: c.checkpointEvery,
+        kData,
+        kFit,
+      },
+      options.signal,
+    );
     let accuracy: AccuracyResult;
     try {
       accuracy = await accuracyAtSigma(model, result.state.params, buffers, data.test, c.evalSigma);
@@ -186,12 +163,8 @@ export async function trainClassifier(
     const seconds = (performance.now() - started) / 1000;
     const report: ClassifierReport = {
       loss: c.loss,
-      steps: result.state.step,
-      ...(resume ? { resumedFrom: resume.step } : {}),
-      ...(result.checkpoint ? { checkpoint: result.checkpoint } : {}),
-      lastTerms: result.last?.terms ?? {},
+      ...fields,
       seconds,
-      imagesPerSecond: result.last?.imagesPerSecond ?? 0,
       accuracy,
       evalSigma: c.evalSigma,
     };
