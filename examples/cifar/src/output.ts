@@ -1,13 +1,15 @@
-import { mkdir, writeFile } from 'node:fs/promises';
+import { mkdir } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import { errorMessage, type ScorekitError } from '@scorekit/core';
 import { encodePng, type ImageShape } from '@scorekit/datasets';
+import { writeFileAtomic } from '@scorekit/training';
 import * as E from 'fp-ts/lib/Either.js';
 import type * as TE from 'fp-ts/lib/TaskEither.js';
 
 /**
- * Writes `value` as pretty JSON to `file` (creating its folder): the resolved config and the
- * metrics saved beside every command's outputs.
+ * Writes `value` as pretty JSON to `file` (creating its folder), atomically (training's
+ * `writeFileAtomic`: a crash leaves the old file or the new one): the resolved config and the
+ * reports and metrics saved beside every command's outputs.
  *
  * @example
  * ```ts
@@ -18,15 +20,15 @@ export function writeJson(file: string, value: unknown): TE.TaskEither<ScorekitE
   return async () => {
     try {
       await mkdir(dirname(file), { recursive: true });
-      await writeFile(file, `${JSON.stringify(value, null, 2)}\n`);
-      return E.right(file);
     } catch (cause) {
       return E.left({
         _tag: 'IoError',
         file,
-        message: `${file}: cannot write: ${errorMessage(cause)}`,
+        message: `${file}: cannot create its folder: ${errorMessage(cause)}`,
       });
     }
+    const written = await writeFileAtomic(file, `${JSON.stringify(value, null, 2)}\n`)();
+    return E.isLeft(written) ? written : E.right(file);
   };
 }
 

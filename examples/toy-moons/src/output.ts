@@ -1,5 +1,7 @@
-import { mkdir, rename, writeFile } from 'node:fs/promises';
+import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
+import { unwrap } from '@scorekit/datasets';
+import { writeFileAtomic } from '@scorekit/training';
 import type { ToyConfig } from './config.js';
 import type { ClassifierMethod, ToyRun } from './pipeline.js';
 import { markdownTable } from './report.js';
@@ -23,13 +25,6 @@ const split2 = (xy: Float32Array) => {
   return { xs, ys };
 };
 
-/** Writes a file atomically (temp file + rename), so a crash never leaves half a result. */
-async function writeAtomic(path: string, text: string): Promise<void> {
-  const tmp = `${path}.tmp-${process.pid}`;
-  await writeFile(tmp, text);
-  await rename(tmp, path);
-}
-
 /**
  * Writes results.json, results.md, config.json, samples.svg, likelihood-field.svg and, in
  * learning-curve mode, learning-curve.svg into `cfg.out`; returns the paths written.
@@ -43,7 +38,7 @@ export async function writeOutputs(
   const files: string[] = [];
   const put = async (name: string, text: string) => {
     const p = join(cfg.out, name);
-    await writeAtomic(p, text);
+    await unwrap(writeFileAtomic(p, text)); // a crash never leaves half a result
     files.push(p);
   };
   await put('config.json', `${JSON.stringify(cfg, null, 2)}\n`);
