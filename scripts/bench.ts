@@ -11,6 +11,7 @@
 import { key, logSoftmax, normal, setupBackend, split } from '@scorekit/core';
 import * as tf from '@tensorflow/tfjs-core';
 import { benchPaperModels, reportPaperModels } from './benchPaper.js';
+import { medianMs } from './timing.js';
 
 type Params = tf.Tensor[];
 
@@ -41,18 +42,6 @@ const dlsmPlusCe = (p: Params, x: tf.Tensor, y: tf.Tensor, target: tf.Tensor) =>
   const dlsm = tf.mul(0.5, tf.mean(tf.square(tf.sub(g, target))));
   return tf.add(dlsm, ce(p, x, y)) as tf.Scalar;
 };
-
-function timeSteps(step: () => void, warmup: number, n: number): number {
-  for (let i = 0; i < warmup; i++) step();
-  const times: number[] = [];
-  for (let i = 0; i < n; i++) {
-    const t0 = performance.now();
-    step();
-    times.push(performance.now() - t0);
-  }
-  times.sort((a, b) => a - b);
-  return times[Math.floor(n / 2)]!;
-}
 
 function trainStep(p: Params, loss: (q: Params) => tf.Scalar): void {
   tf.tidy(() => {
@@ -86,10 +75,10 @@ async function main() {
   const target = normal(key(2), [batch, 32, 32, 3]);
   const p = initParams();
 
-  const wasmCe = timeSteps(() => trainStep(p, (q) => ce(q, x, y)), 2, 5);
-  const wasmDlsm = timeSteps(() => trainStep(p, (q) => dlsmPlusCe(q, x, y, target)), 2, 5);
+  const wasmCe = medianMs(() => trainStep(p, (q) => ce(q, x, y)), 2, 5);
+  const wasmDlsm = medianMs(() => trainStep(p, (q) => dlsmPlusCe(q, x, y, target)), 2, 5);
   await tf.setBackend('cpu');
-  const cpuCe = timeSteps(() => trainStep(p, (q) => ce(q, x, y)), 1, 2);
+  const cpuCe = medianMs(() => trainStep(p, (q) => ce(q, x, y)), 1, 2);
   console.log(
     `CE step      wasm ${wasmCe.toFixed(0)} ms   cpu ${cpuCe.toFixed(0)} ms   cpu/wasm = ${(cpuCe / wasmCe).toFixed(1)}×`,
   );

@@ -24,6 +24,7 @@ import {
 } from '@scorekit/models';
 import { lossAndGrads } from '@scorekit/training';
 import * as tf from '@tensorflow/tfjs-core';
+import { medianMs } from './timing.js';
 
 /** One measured model step. */
 export interface PaperStepTiming {
@@ -36,22 +37,9 @@ export interface PaperStepTiming {
 
 const firstLine = (e: unknown) => (e instanceof Error ? e.message.split('\n')[0]! : String(e));
 
-const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
-
-function timeIt(step: () => void, repeats: number): number {
-  step(); // warm-up: kernel compilation, allocation
-  const times: number[] = [];
-  for (let i = 0; i < repeats; i++) {
-    const t0 = performance.now();
-    step();
-    times.push((performance.now() - t0) / 1000);
-  }
-  return median(times);
-}
-
 function measure(name: string, batch: number, step: () => void, repeats: number): PaperStepTiming {
   try {
-    return { name, batch, seconds: timeIt(step, repeats) };
+    return { name, batch, seconds: medianMs(step, 1, repeats) / 1000 };
   } catch (e) {
     return { name, batch, error: firstLine(e) };
   }
