@@ -1,5 +1,5 @@
 import { join } from 'node:path';
-import { type Key, key, logSoftmax, split } from '@scorekit/core';
+import { type Key, key, split } from '@scorekit/core';
 import {
   gatherImages,
   type ImageSet,
@@ -7,7 +7,13 @@ import {
   trainingBatches,
   unwrap,
 } from '@scorekit/datasets';
-import type { LabelledBatch, Loss } from '@scorekit/losses';
+import {
+  type LabelledBatch,
+  type Loss,
+  logLikelihoodAtLabels,
+  termValue,
+  tidyLossValue,
+} from '@scorekit/losses';
 import {
   type AccuracyResult,
   type CasResult,
@@ -136,18 +142,14 @@ async function casClassifier(cfg: CifarConfig, generated: ImageSet) {
   const [kInit, kData, kFit] = split(key(cfg.seed + 3), 3) as [Key, Key, Key];
   const vars = model.init(kInit);
   const loss: Loss<LabelledBatch> = (params, batch) =>
-    tf.tidy(() => {
+    tidyLossValue(() => {
       const n = batch.x.shape[0]!;
       const logits = model.apply(params, batch.x, tf.fill([n], e.extractorSigma) as tf.Tensor1D, {
         training: true,
         buffers: vars.buffers,
       });
-      const ce = tf.neg(
-        tf.mean(
-          tf.sum(tf.mul(logSoftmax(logits), tf.oneHot(batch.y, cfg.classifier.model.classes)), 1),
-        ),
-      ) as tf.Scalar;
-      return { total: ce, terms: { crossEntropy: ce } };
+      const ce = tf.neg(tf.mean(logLikelihoodAtLabels(logits, batch.y))) as tf.Scalar;
+      return termValue('crossEntropy', ce);
     });
   const result = await unwrap(
     fit<LabelledBatch>({
