@@ -2,7 +2,6 @@ import {
   type Key,
   key,
   type LogitsFn,
-  logSoftmax,
   normalArray,
   type Params,
   permutation,
@@ -23,7 +22,13 @@ import {
   unwrap,
 } from '@scorekit/datasets';
 import { type Progress, progressBar } from '@scorekit/example-kit';
-import { classifierObjective, dsm, type LabelledBatch, type Loss } from '@scorekit/losses';
+import {
+  classifierObjective,
+  dsm,
+  type LabelledBatch,
+  type Loss,
+  logLikelihoodAtLabels,
+} from '@scorekit/losses';
 import { type ConditionalScores, featureSet, prdc, scoreErrors } from '@scorekit/metrics';
 import {
   bindLogits,
@@ -366,8 +371,7 @@ function heldOutCrossEntropy(
       x,
       tf.mul(tf.reshape(sigma, [-1, 1]), tf.tensor2d(normalArray(kZ, 2 * m), [m, 2])),
     );
-    const logp = logSoftmax(logits(xt, t));
-    return -tf.mean(tf.sum(tf.mul(logp, tf.oneHot(y, 2)), -1)).dataSync()[0]!;
+    return -tf.mean(logLikelihoodAtLabels(logits(xt, t), y)).dataSync()[0]!;
   });
 }
 
