@@ -6,6 +6,10 @@ const root = fileURLToPath(new URL('.', import.meta.url));
 /** Workspace packages resolve to their TypeScript sources, so tests need no build. */
 const alias = [
   {
+    find: /^@scorekit\/(core|datasets|metrics)\/node$/,
+    replacement: `${root}packages/$1/src/node/index.ts`,
+  },
+  {
     find: /^@scorekit\/core\/testing$/,
     replacement: `${root}packages/core/src/testing/index.ts`,
   },

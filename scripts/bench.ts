@@ -8,7 +8,8 @@
  *
  * Numbers are wall-clock medians; quote them as ratios (the machine is shared and noisy).
  */
-import { key, logSoftmax, normal, setupBackend, split } from '@scorekit/core';
+import { key, logSoftmax, normal, split } from '@scorekit/core';
+import { setupBackend } from '@scorekit/core/node';
 import * as tf from '@tensorflow/tfjs-core';
 import { benchPaperModels, reportPaperModels } from './benchPaper.js';
 import { medianMs } from './timing.js';

@@ -4,7 +4,7 @@
  * score model, train the classifier (CE / DLSM / total), sample with classifier guidance,
  * evaluate. See `--help`.
  */
-import { describeBackend, setupBackend } from '@scorekit/core';
+import { describeBackend, setupBackend } from '@scorekit/core/node';
 import { parseArgs, usages } from './cli.js';
 import { evaluateSamples } from './evaluate.js';
 import { sampleImages } from './sample.js';

@@ -3,7 +3,7 @@
  * `npm run demo`: the two-moons experiment of Chao et al. (ICLR 2022) from one command.
  * See `--help`.
  */
-import { describeBackend, setupBackend } from '@scorekit/core';
+import { describeBackend, setupBackend } from '@scorekit/core/node';
 import { parseArgs, usage } from './cli.js';
 import { writeOutputs } from './output.js';
 import { runToyMoons } from './pipeline.js';

@@ -1,11 +1,11 @@
 import './secondOrder.js'; // registers second-order-safe gradients before anything runs
 
 /**
- * @scorekit/core — tensors and backend set-up, explicit random keys, SDEs (VE, VP, sub-VP)
+ * @scorekit/core — tensors, explicit random keys, SDEs (VE, VP, sub-VP)
  * with reverse-time and probability-flow forms, noise schedules and shared types.
+ * Browser-safe; the Node-only backend set-up is in `@scorekit/core/node`.
  * Song et al. 2021, "Score-Based Generative Modeling through Stochastic Differential Equations".
  */
-export * from './backend.js';
 export * from './config.js';
 export * from './errors.js';
 export * from './noise.js';

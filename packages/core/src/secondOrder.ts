@@ -1,4 +1,4 @@
-import '@tensorflow/tfjs'; // tfjs's own gradients must be registered before we override some
+import './gradients.js'; // tfjs's own gradients must be registered before we override some
 import * as tf from '@tensorflow/tfjs-core';
 
 /**
@@ -19,10 +19,11 @@ let done = false;
 /**
  * Registers second-order-safe gradients (see {@link OUTPUT_SAVING}) and zero gradients for
  * comparison ops (so that max-shifted log-sum-exp and ReLU masks can be differentiated
- * twice). Called once when @scorekit/core is imported; idempotent.
+ * twice). Called once when @scorekit/core is imported; idempotent unless `force` (needed after
+ * something re-registers tfjs's own gradients, e.g. loading `@tensorflow/tfjs-node`).
  */
-export function registerSecondOrderGradients(): void {
-  if (done) return;
+export function registerSecondOrderGradients(options: { readonly force?: boolean } = {}): void {
+  if (done && !options.force) return;
   tf.registerGradient({
     kernelName: 'Exp',
     inputsToSave: ['x'],

@@ -1,17 +1,8 @@
 // Forward + backward throughput (images/s) of the CPU-sized presets on the current backend.
 // Run from the repo root:
 //   node --conditions=@scorekit/source --import tsx packages/models/bench/throughput.ts [--quick]
-import {
-  describeBackend,
-  fold,
-  key,
-  logSoftmax,
-  normal,
-  type Params,
-  setupBackend,
-  sumPerSample,
-  uniform,
-} from '@scorekit/core';
+import { fold, key, logSoftmax, normal, type Params, sumPerSample, uniform } from '@scorekit/core';
+import { describeBackend, setupBackend } from '@scorekit/core/node';
 import * as tf from '@tensorflow/tfjs-core';
 import {
   countSpecs,

@@ -2,11 +2,10 @@
 // the best present) and a leak check around every test — the live tensor count after a test
 // must equal the count before it.
 import { afterEach, beforeEach, expect } from 'vitest';
-import { setupBackend } from '../backend.js';
+import { setupBackend } from '../node/backend.js';
 import { liveTensors } from './leaks.js';
 
-const wanted = process.env['SCOREKIT_BACKEND'] as 'tensorflow' | 'wasm' | 'cpu' | undefined;
-await setupBackend({ backend: wanted ?? 'auto' });
+await setupBackend(); // SCOREKIT_BACKEND names one, else the best present
 
 let before = 0;
 beforeEach(() => {
