@@ -2,7 +2,7 @@ import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { decodePng } from '@scorekit/datasets';
+import { decodePng } from '@scorekit/datasets/node';
 import { countParams } from '@scorekit/models';
 import { readSafetensors, writeSafetensors } from '@scorekit/training';
 import * as tf from '@tensorflow/tfjs-core';

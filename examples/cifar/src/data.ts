@@ -3,18 +3,16 @@ import { join } from 'node:path';
 import type { ScorekitError } from '@scorekit/core';
 import {
   binSource,
-  cifar10,
-  cifar10ClassNames,
   cifar10Layout,
   downsampleImages,
   gatherImages,
   type ImageSet,
   type ImageSource,
-  imageFolderSource,
   readAll,
   readLabelNames,
   unwrap,
 } from '@scorekit/datasets';
+import { cifar10, cifar10ClassNames, imageFolderSource } from '@scorekit/datasets/node';
 import * as E from 'fp-ts/lib/Either.js';
 import type * as TE from 'fp-ts/lib/TaskEither.js';
 

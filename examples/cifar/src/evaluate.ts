@@ -30,11 +30,11 @@ import {
   gaussianStats,
   groupByClass,
   type InceptionScoreResult,
-  loadGraphModelExtractor,
   metricLabel,
   type PrdcResult,
   prdc,
 } from '@scorekit/metrics';
+import { loadGraphModelExtractor } from '@scorekit/metrics/node';
 import { resnetClassifier } from '@scorekit/models';
 import { adam, disposeTrainState, fit, readSafetensors } from '@scorekit/training';
 import * as tf from '@tensorflow/tfjs-core';

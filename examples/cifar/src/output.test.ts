@@ -1,4 +1,4 @@
-import { decodePng } from '@scorekit/datasets';
+import { decodePng } from '@scorekit/datasets/node';
 import * as E from 'fp-ts/lib/Either.js';
 import { describe, expect, it } from 'vitest';
 import { parseExtractor } from './evaluate.js';

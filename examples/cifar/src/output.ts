@@ -1,7 +1,8 @@
 import { mkdir } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import { errorMessage, type ScorekitError } from '@scorekit/core';
-import { encodePng, type ImageShape } from '@scorekit/datasets';
+import type { ImageShape } from '@scorekit/datasets';
+import { encodePng } from '@scorekit/datasets/node';
 import { writeFileAtomic } from '@scorekit/training';
 import * as E from 'fp-ts/lib/Either.js';
 import type * as TE from 'fp-ts/lib/TaskEither.js';

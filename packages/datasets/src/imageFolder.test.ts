@@ -7,7 +7,7 @@ import { cifar10ClassNames } from './cifar.js';
 import { imageFolderSource, readImageFolder } from './imageFolder.js';
 import { channelMean, classCounts } from './imageSet.js';
 import { unwrap } from './io.js';
-import { encodePng } from './png.js';
+import { encodePng } from './node/pngCodec.js';
 import { sharedDataDir, tempDir } from './testing/sharedData.js';
 
 const data = sharedDataDir();

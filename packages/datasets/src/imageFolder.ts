@@ -6,7 +6,8 @@ import * as E from 'fp-ts/lib/Either.js';
 import * as TE from 'fp-ts/lib/TaskEither.js';
 import { cifarShape, type ImageSet, type ImageShape, imageBytes } from './imageSet.js';
 import { formatError, ioError, tryIo, unwrap } from './io.js';
-import { checkPngHeader, decodePng, pngHeader, pngHeaderBytes } from './png.js';
+import { decodePng } from './node/pngCodec.js';
+import { checkPngHeader, pngHeader, pngHeaderBytes } from './png.js';
 import { checkIndices, type ImageSource, readAll, type StreamOptions } from './source.js';
 
 /**

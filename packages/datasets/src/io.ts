@@ -1,7 +1,23 @@
-import { open, readFile, stat } from 'node:fs/promises';
 import { errorMessage, type ScorekitError, ScorekitException } from '@scorekit/core';
 import * as E from 'fp-ts/lib/Either.js';
 import * as TE from 'fp-ts/lib/TaskEither.js';
+
+type NodeFs = typeof import('node:fs/promises');
+
+/**
+ * Node's `fs/promises`, looked up when a file is read — never imported at module level, so
+ * this module (and the in-memory parts of @scorekit/datasets) load in a browser. Throws an
+ * `IoError` naming `file` where there is no Node file system.
+ */
+function nodeFs(file: string): NodeFs {
+  const proc = (globalThis as { process?: { getBuiltinModule?: (id: string) => unknown } }).process;
+  const fs = proc?.getBuiltinModule?.('node:fs/promises') as NodeFs | undefined;
+  if (fs === undefined)
+    throw new ScorekitException(
+      ioError(file, 'cannot read', 'no Node file system here (needs Node >= 20.16)'),
+    );
+  return fs;
+}
 
 /**
  * An `IoError` naming the file, the operation and the system's reason (e.g. ENOENT).
@@ -79,7 +95,7 @@ export async function unwrap<A>(task: TE.TaskEither<ScorekitError, A>): Promise<
  */
 export async function readRange(file: string, position: number, length: number): Promise<Buffer> {
   try {
-    const handle = await open(file, 'r');
+    const handle = await nodeFs(file).open(file, 'r');
     try {
       const buffer = Buffer.alloc(length);
       let done = 0;
@@ -108,7 +124,7 @@ export async function readRange(file: string, position: number, length: number):
  */
 export function fileSize(file: string): TE.TaskEither<ScorekitError, number> {
   return tryIo(file, 'cannot stat', async () => {
-    const s = await stat(file);
+    const s = await nodeFs(file).stat(file);
     if (!s.isFile()) throw new Error('not a regular file');
     return s.size;
   });
@@ -129,7 +145,7 @@ export function readLabelNames(
   expected?: number,
 ): TE.TaskEither<ScorekitError, readonly string[]> {
   return tryIo(file, 'cannot read label names', async () => {
-    const text = await readFile(file, 'utf8');
+    const text = await nodeFs(file).readFile(file, 'utf8');
     const names = text.split(/\r?\n/).map((line) => line.trim());
     while (names.length > 0 && names[names.length - 1] === '') names.pop();
     const blank = names.indexOf('');

@@ -1,7 +1,8 @@
 import * as E from 'fp-ts/lib/Either.js';
 import { PNG } from 'pngjs';
 import { describe, expect, it } from 'vitest';
-import { checkPngHeader, decodePng, encodePng, pngHeader } from './png.js';
+import { decodePng, encodePng } from './node/pngCodec.js';
+import { checkPngHeader, pngHeader } from './png.js';
 
 describe('PNG encode / decode', () => {
   it('round-trips 8-bit RGB pixels exactly and writes colour type 2', () => {

@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import { key } from '@scorekit/core';
 import { expectNoLeaksAsync } from '@scorekit/core/testing';
 import * as ds from '@scorekit/datasets';
+import { cifar100Split } from '@scorekit/datasets/node';
 import * as tf from '@tensorflow/tfjs-core';
 import { expect, it } from 'vitest';
 import { sharedDataDir } from './testing/sharedData.js';
@@ -12,7 +13,7 @@ it('README example runs', async () => {
   const data = sharedDataDir();
   const seen = await expectNoLeaksAsync(async () => {
     // ---- README example ----
-    const source = await ds.unwrap(ds.cifar100Split(join(data, 'cifar100/test-bin')));
+    const source = await ds.unwrap(cifar100Split(join(data, 'cifar100/test-bin')));
     const set = await ds.unwrap(ds.readAll(source, { selection: { classes: [0, 1] } }));
     const config = { batchSize: 64, shuffle: true, flip: true };
     let images = 0;
