@@ -54,7 +54,6 @@ for p in "${PACKAGES[@]}"; do
   # What an application adds: a backend, and the optional peers of the Node entries.
   extra=("@tensorflow/tfjs-backend-cpu@$TF" "@types/node@20")
   [ "$p" = metrics ] && extra+=("@tensorflow/tfjs-converter@$TF" "@tensorflow/tfjs-layers@$TF")
-  [ "$p" = core ] && extra+=("vitest@$(node -p 'require("vitest/package.json").version')")
   (cd "$dir" && npm install --prefer-offline --no-audit --no-fund --ignore-scripts --loglevel=error --no-save "${extra[@]}" "${tgz[@]}") || { failed=1; continue; }
   : >"$dir/consumer.ts"
   i=0
