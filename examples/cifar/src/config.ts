@@ -60,6 +60,8 @@ export const cifarConfig = type({
     steps: 'number.integer >= 0',
     batch: 'number.integer > 0',
     lr: 'number > 0',
+    /** Linear learning-rate warm-up (steps; 0 = none). Absent in older configs: 0. */
+    warmup: 'number.integer >= 0 = 0',
     gradClip: 'number > 0',
     /** λ of L_DLSM + λ L_CE (1 for CIFAR). */
     lambda: 'number >= 0',
@@ -166,6 +168,7 @@ export const presets: Record<PresetName, Omit<CifarConfig, 'command'>> = {
       steps: 60000,
       batch: 150,
       lr: 2e-4,
+      warmup: 0,
       gradClip: 1,
       lambda: 1,
       eps: 1e-5,
@@ -223,6 +226,7 @@ export const presets: Record<PresetName, Omit<CifarConfig, 'command'>> = {
       steps: 600,
       batch: 32,
       lr: 1e-3,
+      warmup: 0,
       gradClip: 1,
       lambda: 1,
       eps: 1e-5,
@@ -275,6 +279,7 @@ export const presets: Record<PresetName, Omit<CifarConfig, 'command'>> = {
       steps: 2,
       batch: 8,
       lr: 1e-3,
+      warmup: 0,
       gradClip: 1,
       lambda: 1,
       eps: 1e-5,

@@ -142,7 +142,7 @@ export async function trainClassifier(
       {
         label: `classifier (${c.loss})`,
         loss,
-        optimizer: adam({ lr: c.lr, gradClip: c.gradClip }),
+        optimizer: adam({ lr: c.lr, warmup: c.warmup, gradClip: c.gradClip }),
         data: data.train,
         batch: c.batch,
         flip: c.flip,

@@ -24,6 +24,8 @@ export interface TrainReport {
   readonly resumedFrom?: number;
   readonly checkpoint?: string;
   readonly lastTerms: Readonly<Record<string, number>>;
+  /** The global gradient norm of the last step, before clipping. */
+  readonly lastGradNorm?: number;
   readonly seconds: number;
   readonly imagesPerSecond: number;
 }
@@ -124,6 +126,7 @@ export async function runTrainingStage(
       ...(resume ? { resumedFrom: resume.step } : {}),
       ...(result.checkpoint ? { checkpoint: result.checkpoint } : {}),
       lastTerms: result.last?.terms ?? {},
+      ...(result.last ? { lastGradNorm: result.last.gradNorm } : {}),
       imagesPerSecond: result.last?.imagesPerSecond ?? 0,
     },
   };

@@ -266,7 +266,8 @@ export function decodeSafetensors(
 /**
  * Checks decoded tensors against the expected names, shapes and dtypes (e.g. a model's freshly
  * initialised params): a missing tensor, an unexpected one, or a shape/dtype mismatch gives a
- * `CheckpointError` naming `file` and the tensor, with expected vs got.
+ * `CheckpointError` naming `file` and the tensor, with expected vs got. Returns the tensors in
+ * the order of `expected` (the model's order, which fixes the summation order of clipping).
  *
  * @example
  * ```ts
@@ -288,9 +289,14 @@ export function checkTensors(
       return E.left(fail(file, `dtype mismatch: expected ${spec.dtype}, got ${t.dtype}`, name));
   }
   for (const name of Object.keys(tensors))
-    if (!(name in expected))
+    if (!Object.hasOwn(expected, name))
       return E.left(fail(file, 'unexpected tensor (not in the model)', name));
-  return E.right(tensors);
+  // In the order of `expected` (the model's), not the file's (sorted): the order of a params
+  // record is the summation order of the global gradient norm, so resume is bit-exact only if
+  // the loaded params keep the model's order.
+  const ordered: Record<string, HostTensor> = {};
+  for (const name of Object.keys(expected)) ordered[name] = tensors[name]!;
+  return E.right(ordered);
 }
 
 /**
