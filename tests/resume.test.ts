@@ -67,13 +67,20 @@ const train = (command: 'train-score' | 'train-classifier', argv: string[]) =>
 /** Names of the tensors whose bits differ between the two checkpoints (every file compared). */
 async function differingTensors(a: string, b: string): Promise<string[]> {
   const files = readdirSync(a).filter((f) => f.endsWith('.safetensors'));
-  expect(files.sort()).toEqual(readdirSync(b).filter((f) => f.endsWith('.safetensors')).sort());
+  expect(files.sort()).toEqual(
+    readdirSync(b)
+      .filter((f) => f.endsWith('.safetensors'))
+      .sort(),
+  );
   expect(files).toEqual(
     expect.arrayContaining(['params.safetensors', 'optimizer.safetensors', 'buffers.safetensors']),
   );
   const differ: string[] = [];
   for (const f of files) {
-    const [x, y] = await Promise.all([readSafetensors(join(a, f))(), readSafetensors(join(b, f))()]);
+    const [x, y] = await Promise.all([
+      readSafetensors(join(a, f))(),
+      readSafetensors(join(b, f))(),
+    ]);
     if (E.isLeft(x) || E.isLeft(y)) throw new Error(`${f}: unreadable`);
     expect(Object.keys(x.right.tensors).sort()).toEqual(Object.keys(y.right.tensors).sort());
     for (const [name, t] of Object.entries(x.right.tensors)) {

@@ -136,23 +136,30 @@ export async function trainClassifier(
         ...(score ? { score } : {}),
       },
     );
-    const { result, report: fields } = await runTrainingStage(
-      cfg,
-      start,
-      {
-        label: `classifier (${c.loss})`,
-        loss,
-        optimizer: adam({ lr: c.lr, warmup: c.warmup, gradClip: c.gradClip }),
-        data: data.train,
-        batch: c.batch,
-        flip: c.flip,
-        steps: c.steps,
-        checkpointEvery: c.checkpointEvery,
-        kData,
-        kFit,
-      },
-      options.signal,
-    );
+    let stage: Awaited<ReturnType<typeof runTrainingStage>>;
+    try {
+      stage = await runTrainingStage(
+        cfg,
+        start,
+        {
+          label: `classifier (${c.loss})`,
+          loss,
+          optimizer: adam({ lr: c.lr, warmup: c.warmup, gradClip: c.gradClip }),
+          data: data.train,
+          batch: c.batch,
+          flip: c.flip,
+          steps: c.steps,
+          checkpointEvery: c.checkpointEvery,
+          kData,
+          kFit,
+        },
+        options.signal,
+      );
+    } catch (e) {
+      tf.dispose(Object.values(buffers));
+      throw e;
+    }
+    const { result, report: fields } = stage;
     let accuracy: AccuracyResult;
     try {
       accuracy = await accuracyAtSigma(model, result.state.params, buffers, data.test, c.evalSigma);

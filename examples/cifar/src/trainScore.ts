@@ -42,26 +42,31 @@ export async function trainScore(cfg: CifarConfig, options: RunOptions = {}): Pr
       eps: s.eps,
       weighting: 'sigma2',
     })(params, batch, k);
-  const { result, report: fields } = await runTrainingStage(
-    cfg,
-    start,
-    {
-      label: 'score model (DSM)',
-      loss,
-      optimizer: adam({ lr: s.lr, warmup: s.warmup, gradClip: s.gradClip }),
-      data: data.train,
-      batch: s.batch,
-      flip: s.flip,
-      steps: s.steps,
-      checkpointEvery: s.checkpointEvery,
-      kData,
-      kFit,
-      ema: s.ema,
-    },
-    options.signal,
-  );
+  let stage: Awaited<ReturnType<typeof runTrainingStage>>;
+  try {
+    stage = await runTrainingStage(
+      cfg,
+      start,
+      {
+        label: 'score model (DSM)',
+        loss,
+        optimizer: adam({ lr: s.lr, warmup: s.warmup, gradClip: s.gradClip }),
+        data: data.train,
+        batch: s.batch,
+        flip: s.flip,
+        steps: s.steps,
+        checkpointEvery: s.checkpointEvery,
+        kData,
+        kFit,
+        ema: s.ema,
+      },
+      options.signal,
+    );
+  } finally {
+    tf.dispose(Object.values(start.buffers));
+  }
+  const { result, report: fields } = stage;
   disposeTrainState(result.state);
-  tf.dispose(Object.values(start.buffers));
   const seconds = (performance.now() - started) / 1000;
   const report: TrainReport = { ...fields, seconds };
   await unwrap(writeJson(join(cfg.out, 'report.json'), report));

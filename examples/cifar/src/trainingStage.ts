@@ -12,6 +12,31 @@ import * as tf from '@tensorflow/tfjs-core';
 import type { TrainingStart } from './checkpoints.js';
 import type { CifarConfig } from './config.js';
 
+/**
+ * Thrown by a training command stopped by its `signal` (SIGINT / SIGTERM in the CLI) after the
+ * current step finished and a checkpoint was written: the step reached and that checkpoint
+ * (`undefined` when no step ran), so the caller can say how to resume.
+ *
+ * @example
+ * ```ts
+ * if (e instanceof TrainingInterrupted) console.error(`stopped at step ${e.step}: ${e.checkpoint}`);
+ * ```
+ */
+export class TrainingInterrupted extends Error {
+  readonly step: number;
+  readonly checkpoint: string | undefined;
+  constructor(step: number, checkpoint: string | undefined) {
+    super(
+      checkpoint === undefined
+        ? `interrupted at step ${step} before any new step was saved`
+        : `interrupted after step ${step}; checkpoint ${checkpoint}`,
+    );
+    this.name = 'TrainingInterrupted';
+    this.step = step;
+    this.checkpoint = checkpoint;
+  }
+}
+
 /** Logging and interruption of a command. */
 export interface RunOptions {
   readonly log?: (line: string) => void;
@@ -71,7 +96,8 @@ export interface StageResult {
  * Runs one training stage of the CIFAR pipeline (Chao et al. 2022 §5: DSM for the score model,
  * CE / DLSM / DLSM + λ·CE for the classifier) with training's `fit`: keyed, resumable batches
  * (shuffle, optional flips), a progress bar with the loss terms and images/s, checkpoints into
- * `cfg.out`, and either a fresh start or the resumed state of `start`. The start's params /
+ * `cfg.out`, and either a fresh start or the resumed state of `start`. Stopped by `signal`, it
+ * finishes the current step, writes a checkpoint and throws {@link TrainingInterrupted}. The start's params /
  * resume state are disposed here; `result.state` and `start.buffers` stay the caller's.
  *
  * @example
@@ -119,6 +145,10 @@ export async function runTrainingStage(
     if (initParams) tf.dispose(Object.values(initParams));
   }
   bar.finish(result.last ? formatTerms(result.last.terms) : '');
+  if (result.stopReason === 'aborted') {
+    disposeTrainState(result.state);
+    throw new TrainingInterrupted(result.state.step, result.checkpoint);
+  }
   return {
     result,
     report: {

@@ -3,8 +3,8 @@ import {
   fold,
   type Key,
   type Params,
-  ScorekitException,
   type ScorekitError,
+  ScorekitException,
 } from '@scorekit/core';
 import * as tf from '@tensorflow/tfjs-core';
 import * as E from 'fp-ts/lib/Either.js';
@@ -173,7 +173,11 @@ const yieldToEventLoop = (): Promise<void> =>
 const thrownError = (where: string, step: number, cause: unknown): ScorekitError => {
   if (cause instanceof ScorekitException)
     return { ...cause.error, message: `fit: ${where} at step ${step}: ${cause.error.message}` };
-  return { _tag: 'NumericError', step, message: `fit: ${where} threw at step ${step}: ${errorMessage(cause)}` };
+  return {
+    _tag: 'NumericError',
+    step,
+    message: `fit: ${where} threw at step ${step}: ${errorMessage(cause)}`,
+  };
 };
 
 /**
