@@ -26,6 +26,8 @@ export const cifarConfig = type({
   out: 'string > 0',
   backend: "'auto' | 'tensorflow' | 'wasm' | 'cpu'",
   quiet: 'boolean',
+  /** Checkpoints kept in a training folder: the newest N (0 = all). Absent in older configs: 0. */
+  keepLast: 'number.integer >= 0 = 0',
   data: {
     '+': 'reject',
     /** A CIFAR-10 `.bin` file, an official `cifar-10-batches-bin` folder or a class-folder PNG tree. */
@@ -102,6 +104,8 @@ export const cifarConfig = type({
   inputs: {
     '+': 'reject',
     resume: 'boolean',
+    /** Start a fresh run in a folder that holds checkpoints, deleting them. */
+    overwrite: 'boolean = false',
     'scoreCheckpoint?': 'string > 0',
     'classifierCheckpoint?': 'string > 0',
     'samples?': 'string > 0',
@@ -127,7 +131,7 @@ export const defaultSubset =
   '../shared/data/cifar10/cifar-10-batches-bin-subset/data_batch_1_first4000.bin';
 
 const sde = { sigmaMin: 0.01, sigmaMax: 50, N: 1000 };
-const inputs = { resume: false };
+const inputs = { resume: false, overwrite: false };
 
 /**
  * The presets. `paper` is the paper's protocol (Chao et al. 2022 §5; method.md §§3–5: NCSN++,
@@ -148,6 +152,7 @@ export const presets: Record<PresetName, Omit<CifarConfig, 'command'>> = {
     out: 'out/cifar-paper',
     backend: 'auto',
     quiet: false,
+    keepLast: 0,
     data: { path: 'data/cifar-10-batches-bin', limit: 0, heldOut: 10000, imageSize: 32 },
     sde,
     score: {
@@ -201,6 +206,7 @@ export const presets: Record<PresetName, Omit<CifarConfig, 'command'>> = {
     out: 'out/cifar-small',
     backend: 'auto',
     quiet: false,
+    keepLast: 0,
     // 16×16 (box-filtered) so that a 2-core CPU sees ~9 epochs in minutes
     data: { path: defaultSubset, limit: 0, heldOut: 500, imageSize: 16 },
     // σ_max = 25: Song & Ermon 2020, technique 1 (the largest pairwise distance of the 16×16
@@ -259,6 +265,7 @@ export const presets: Record<PresetName, Omit<CifarConfig, 'command'>> = {
     out: 'out/cifar-tiny',
     backend: 'auto',
     quiet: true,
+    keepLast: 0,
     data: { path: defaultSubset, limit: 64, heldOut: 32, imageSize: 16 },
     sde: { ...sde, N: 10 },
     score: {

@@ -37,6 +37,21 @@ export class TrainingInterrupted extends Error {
   }
 }
 
+/**
+ * Refuses a batch larger than the training set (it would silently be clamped to the set: every
+ * batch the whole set), naming the config `field`.
+ *
+ * @example
+ * ```ts
+ * checkBatch(cfg.score.batch, data.train.count, 'score.batch');
+ * ```
+ */
+export function checkBatch(batch: number, count: number, field: string): void {
+  if (count === 0) throw new Error(`${field}: the training set is empty`);
+  if (batch > count)
+    throw new Error(`${field}: expected at most the ${count} training images, got ${batch}`);
+}
+
 /** Logging and interruption of a command. */
 export interface RunOptions {
   readonly log?: (line: string) => void;
@@ -126,6 +141,7 @@ export async function runTrainingStage(
     buffers: start.buffers,
     checkpointDir: cfg.out,
     checkpointEvery: stage.checkpointEvery,
+    keepLast: cfg.keepLast,
     config: cfg,
     signal,
     onStep: (i: {

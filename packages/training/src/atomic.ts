@@ -1,4 +1,4 @@
-import { mkdtemp, open, readdir, rename, rm } from 'node:fs/promises';
+import { mkdir, open, readdir, rename, rm } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 import { errorMessage, type ScorekitError } from '@scorekit/core';
 import * as E from 'fp-ts/lib/Either.js';
@@ -175,7 +175,7 @@ export function removeLeftovers(dir: string): TE.TaskEither<ScorekitError, strin
 /**
  * Creates directory `dir` atomically (POSIX rename(2) of a fully written, fsynced temporary
  * directory): `fill(tmpDir)` writes the contents into a fresh temporary
- * directory in the same parent (`.tmp-<name>-XXXXXX`), which is fsynced and then renamed to
+ * directory in the same parent (`.tmp-<name>-<unique>`, created with the usual mode: 0777 minus the umask), which is fsynced and then renamed to
  * `dir`. If `fill` fails, the temporary directory is removed and `dir` is untouched, so no
  * partial directory is ever visible under its final name. An existing `dir` is replaced (moved
  * aside to `.tmp-<name>-old-…`, the new one renamed in, the old one removed; between those two
@@ -196,9 +196,10 @@ export function writeDirAtomic(
   const parent = dirname(dir);
   const name = basename(dir);
   return async () => {
-    let tmp: string;
+    // mkdir, not mkdtemp: the folder gets the usual mode (0777 minus the umask), not 0700
+    const tmp = join(parent, `.tmp-${name}-${unique()}`);
     try {
-      tmp = await mkdtemp(join(parent, `.tmp-${name}-`));
+      await mkdir(tmp);
     } catch (cause) {
       return E.left(ioError(parent, 'could not create a temporary directory')(cause));
     }

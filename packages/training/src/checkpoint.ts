@@ -1,5 +1,5 @@
-import { mkdir, readFile, stat } from 'node:fs/promises';
-import { join } from 'node:path';
+import { mkdir, readdir, readFile, rm, stat } from 'node:fs/promises';
+import { basename, join } from 'node:path';
 import { errorMessage, type Key, type Params, type ScorekitError } from '@scorekit/core';
 import * as tf from '@tensorflow/tfjs-core';
 import { type } from 'arktype';
@@ -280,6 +280,61 @@ export function saveCheckpoint(
     return E.right(path);
   };
 }
+
+/**
+ * Deletes all but the newest `keep` checkpoint folders (`step-NNNNNN`, by step) in `dir`; the one
+ * `latest` names is always kept. Returns the names deleted. `keep` must be ≥ 1.
+ *
+ * @example
+ * ```ts
+ * await pruneCheckpoints('runs/score', 3)(); // Right(['step-000100'])
+ * ```
+ */
+export function pruneCheckpoints(
+  dir: string,
+  keep: number,
+): TE.TaskEither<ScorekitError, string[]> {
+  return async () => {
+    if (!Number.isInteger(keep) || keep < 1)
+      return E.left({
+        _tag: 'ConfigError',
+        path: 'keepLast',
+        message: `keepLast: expected an integer >= 1, got ${keep}`,
+      });
+    const latest = await latestCheckpoint(dir)();
+    if (E.isLeft(latest)) return latest;
+    let names: string[];
+    try {
+      names = (await readdir(dir)).filter((n) => stepFolder.test(n));
+    } catch (cause) {
+      return E.left({
+        _tag: 'IoError',
+        file: dir,
+        message: `${dir}: could not list: ${errorMessage(cause)}`,
+      });
+    }
+    names.sort((a, b) => Number(b.slice(5)) - Number(a.slice(5)));
+    const keepNames = new Set(names.slice(0, keep));
+    if (latest.right !== undefined) keepNames.add(basename(latest.right));
+    const removed: string[] = [];
+    for (const n of names) {
+      if (keepNames.has(n)) continue;
+      try {
+        await rm(join(dir, n), { recursive: true, force: true });
+      } catch (cause) {
+        return E.left({
+          _tag: 'IoError',
+          file: join(dir, n),
+          message: `${join(dir, n)}: could not delete: ${errorMessage(cause)}`,
+        });
+      }
+      removed.push(n);
+    }
+    return E.right(removed);
+  };
+}
+
+const stepFolder = /^step-\d+$/;
 
 /**
  * The path of the newest complete checkpoint under `dir` (read from `<dir>/latest`), or

@@ -10,7 +10,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import * as E from 'fp-ts/lib/Either.js';
 import type * as TE from 'fp-ts/lib/TaskEither.js';
 import { type BatchSource, batchSizeOf, openBatches } from './batches.js';
-import { saveCheckpoint, type TrainState } from './checkpoint.js';
+import { pruneCheckpoints, saveCheckpoint, type TrainState } from './checkpoint.js';
 import { globalNorm } from './clip.js';
 import type { Buffers, Loss } from './contracts.js';
 import { disposeEma, type Ema, emaInit, emaUpdate } from './ema.js';
@@ -56,6 +56,8 @@ interface FitCommon<B> {
   readonly checkpointDir?: string | undefined;
   /** Save every this many completed updates (and at the end / on abort). */
   readonly checkpointEvery?: number | undefined;
+  /** Keep only the newest this many checkpoints in `checkpointDir` (0 or absent: all). */
+  readonly keepLast?: number | undefined;
   readonly onStep?: ((info: StepInfo) => void | Promise<void>) | undefined;
   /** Stops after the current update; a checkpoint is written if `checkpointDir` is set. */
   readonly signal?: AbortSignal | undefined;
@@ -223,6 +225,9 @@ export function fit<B>(options: FitOptions<B>): TE.TaskEither<ScorekitError, Fit
     const every = options.checkpointEvery;
     if (every !== undefined && (!Number.isInteger(every) || every <= 0))
       return configError(`checkpointEvery must be an integer > 0 (was ${every})`);
+    const keepLast = options.keepLast ?? 0;
+    if (!Number.isInteger(keepLast) || keepLast < 0)
+      return configError(`keepLast must be an integer >= 0 (was ${keepLast})`);
     if (options.resume && options.params)
       return configError('give either params (fresh start) or resume, not both');
 
@@ -253,15 +258,19 @@ export function fit<B>(options: FitOptions<B>): TE.TaskEither<ScorekitError, Fit
     const disposeBatch = (batch: B) => {
       if (options.disposeBatches !== false) tf.dispose(batch as unknown as tf.TensorContainer);
     };
-    const save = async (): Promise<E.Either<ScorekitError, string>> =>
-      options.checkpointDir === undefined
-        ? E.left({ _tag: 'IoError', file: '', message: 'no checkpointDir' })
-        : saveCheckpoint(options.checkpointDir, {
-            state,
-            optimizer,
-            buffers: options.buffers,
-            config: options.config,
-          })();
+    const save = async (): Promise<E.Either<ScorekitError, string>> => {
+      if (options.checkpointDir === undefined)
+        return E.left({ _tag: 'IoError', file: '', message: 'no checkpointDir' });
+      const saved = await saveCheckpoint(options.checkpointDir, {
+        state,
+        optimizer,
+        buffers: options.buffers,
+        config: options.config,
+      })();
+      if (E.isLeft(saved) || keepLast === 0) return saved;
+      const pruned = await pruneCheckpoints(options.checkpointDir, keepLast)();
+      return E.isLeft(pruned) ? pruned : saved;
+    };
 
     let iterator: ReturnType<typeof openBatches<B>>;
     try {
