@@ -10,7 +10,12 @@ import * as tf from '@tensorflow/tfjs-core';
 import * as E from 'fp-ts/lib/Either.js';
 import type * as TE from 'fp-ts/lib/TaskEither.js';
 import { type BatchSource, batchSizeOf, openBatches } from './batches.js';
-import { pruneCheckpoints, saveCheckpoint, type TrainState } from './checkpoint.js';
+import {
+  latestCheckpoint,
+  pruneCheckpoints,
+  saveCheckpoint,
+  type TrainState,
+} from './checkpoint.js';
 import { globalNorm } from './clip.js';
 import type { Buffers, Loss } from './contracts.js';
 import { disposeEma, type Ema, emaInit, emaUpdate } from './ema.js';
@@ -267,11 +272,29 @@ export function fit<B>(options: FitOptions<B>): TE.TaskEither<ScorekitError, Fit
         buffers: options.buffers,
         config: options.config,
       })();
+      if (E.isLeft(saved) && saved.left._tag === 'NumericError')
+        return E.left({
+          ...saved.left,
+          message: `fit: ${saved.left.message}; ${await lastGood()}`,
+        });
       if (E.isLeft(saved) || keepLast === 0) return saved;
       const pruned = await pruneCheckpoints(options.checkpointDir, keepLast)();
       return E.isLeft(pruned) ? pruned : saved;
     };
 
+    // where to go back to after a numeric failure: the newest checkpoint (every saved one had
+    // finite, sane weights, see saveCheckpoint), with its step
+    const lastGood = async (): Promise<string> => {
+      if (options.checkpointDir === undefined) return 'no checkpoints (no checkpointDir)';
+      const latest =
+        checkpoint ??
+        (await latestCheckpoint(options.checkpointDir)().then((l) =>
+          E.isRight(l) ? l.right : undefined,
+        ));
+      return latest === undefined
+        ? `no checkpoint in ${options.checkpointDir}`
+        : `the last good checkpoint (finite loss and weights) is ${latest}, step ${Number(/step-(\d+)$/.exec(latest)?.[1] ?? Number.NaN)}`;
+    };
     let iterator: ReturnType<typeof openBatches<B>>;
     try {
       iterator = openBatches(options.batches, startStep);
@@ -342,7 +365,7 @@ export function fit<B>(options: FitOptions<B>): TE.TaskEither<ScorekitError, Fit
           return E.left({
             _tag: 'NumericError',
             step,
-            message: `fit: ${bad} at step ${step}; stopped before updating (params are those after ${step} updates); last checkpoint: ${checkpoint ?? 'none written by this run'}`,
+            message: `fit: ${bad} at step ${step}; stopped before updating (params are those after ${step} updates); ${await lastGood()}`,
           });
         }
         const batchSize = batchSizeOf(batch);

@@ -16,5 +16,6 @@ export * from './fit.js';
 export * from './gradients.js';
 export * from './lock.js';
 export * from './optimizer.js';
+export * from './printable.js';
 export * from './safetensors.js';
 export * from './warmup.js';

@@ -1,10 +1,11 @@
-import { readFile } from 'node:fs/promises';
+import { open } from 'node:fs/promises';
 import { errorMessage, type ScorekitError } from '@scorekit/core';
 import * as tf from '@tensorflow/tfjs-core';
 import { type } from 'arktype';
 import * as E from 'fp-ts/lib/Either.js';
 import * as TE from 'fp-ts/lib/TaskEither.js';
 import { writeFileDurable } from './atomic.js';
+import { printable } from './printable.js';
 
 /**
  * The tfjs dtypes stored in safetensors files here (Hugging Face safetensors format: `F32`,
@@ -64,14 +65,30 @@ const SAFE_DTYPE: Record<HostDtype, 'F32' | 'I32'> = { float32: 'F32', int32: 'I
 const HOST_DTYPE: Record<string, HostDtype> = { F32: 'float32', I32: 'int32' };
 /** Rust safetensors orders tensors by dtype (descending enum order: F32 before I32), then name. */
 const DTYPE_RANK: Record<HostDtype, number> = { float32: 0, int32: 1 };
-/** The header-size limit of the reference implementation (100 MB). */
-const MAX_HEADER = 100_000_000;
+/**
+ * The largest safetensors header scorekit reads: 16 MiB (the reference implementation allows
+ * 100 MB; a checkpoint of the paper's NCSN++ with Adam state has a header of a few hundred kB).
+ * Checked from the 8-byte length before the header is read or parsed, so a hostile length costs
+ * nothing.
+ *
+ * @example
+ * ```ts
+ * maxHeaderBytes; // 16777216
+ * ```
+ */
+export const maxHeaderBytes = 16 * 2 ** 20;
+const MAX_HEADER = maxHeaderBytes;
 const LITTLE_ENDIAN = new Uint8Array(new Uint16Array([1]).buffer)[0] === 1;
 
 const fail = (file: string, message: string, tensor?: string): ScorekitError =>
   tensor === undefined
-    ? { _tag: 'CheckpointError', file, message: `${file}: ${message}` }
-    : { _tag: 'CheckpointError', file, tensor, message: `${file}: tensor '${tensor}': ${message}` };
+    ? { _tag: 'CheckpointError', file, message: printable(`${file}: ${message}`, 600) }
+    : {
+        _tag: 'CheckpointError',
+        file,
+        tensor,
+        message: printable(`${file}: tensor '${tensor}': ${message}`, 600),
+      };
 
 const numel = (shape: readonly number[]) => shape.reduce((a, b) => a * b, 1);
 
@@ -372,14 +389,32 @@ export function writeSafetensors(
  * ```
  */
 export function readSafetensors(file: string): TE.TaskEither<ScorekitError, SafetensorsContents> {
-  return TE.chainEitherK((bytes: Uint8Array) => decodeSafetensors(bytes, file))(
-    TE.tryCatch(
-      () => readFile(file),
-      (cause): ScorekitError => ({
+  return async () => {
+    let bytes: Uint8Array;
+    try {
+      const handle = await open(file, 'r');
+      try {
+        // the header-size guard first: 8 bytes decide whether the rest is read at all
+        const head = new Uint8Array(8);
+        const { bytesRead } = await handle.read(head, 0, 8, 0);
+        if (bytesRead === 8) {
+          const n = new DataView(head.buffer).getBigUint64(0, true);
+          if (n > BigInt(MAX_HEADER))
+            return E.left(
+              fail(file, `corrupt: header length ${n} exceeds the ${MAX_HEADER}-byte limit`),
+            );
+        }
+        bytes = await handle.readFile();
+      } finally {
+        await handle.close();
+      }
+    } catch (cause) {
+      return E.left({
         _tag: 'IoError',
         file,
-        message: `${file}: could not read: ${errorMessage(cause)}`,
-      }),
-    ),
-  );
+        message: printable(`${file}: could not read: ${errorMessage(cause)}`),
+      });
+    }
+    return decodeSafetensors(bytes, file);
+  };
 }
