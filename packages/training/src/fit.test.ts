@@ -481,4 +481,40 @@ describe('fit', () => {
       disposeParams(params);
     });
   });
+
+  it('stops when the weights explode, keeping the last sane checkpoint and naming its step', async () => {
+    await expectNoLeaksAsync(async () => {
+      const dir = join(root, 'explode');
+      // loss = −Σw: a constant gradient, so Adam moves w by exactly lr each step (3e5, 6e5, 9e5,
+      // 1.2e6 — the fourth is beyond the sane magnitude 1e6 of a weight)
+      const linear: Loss<tf.Tensor> = (p) =>
+        tf.tidy(() => {
+          const total = tf.neg(tf.sum(p['w']!)) as tf.Scalar;
+          return { total, terms: { linear: total } };
+        });
+      const params: Params = { w: tf.zeros([2]) };
+      const out = await fit({
+        loss: linear,
+        params,
+        key: key(0),
+        optimizer: adam({ lr: 3e5 }),
+        batches: batchStream(() => tf.zeros([1])),
+        steps: 10,
+        checkpointDir: dir,
+        checkpointEvery: 1,
+        keepLast: 2,
+      })();
+      if (E.isRight(out)) throw new Error('expected a NumericError');
+      expect(out.left._tag).toBe('NumericError');
+      expect(out.left.message).toMatch(
+        /refusing to save params\.safetensors at step 4: tensor 'w' holds 1200000 at index 0, beyond the sane magnitude/,
+      );
+      expect(out.left.message).toContain(
+        `the last good checkpoint (finite loss and weights) is ${join(dir, 'step-000003')}, step 3`,
+      );
+      // keepLast 2: only the two newest sane checkpoints remain
+      expect((await readdir(dir)).sort()).toEqual(['latest', 'step-000002', 'step-000003']);
+      disposeParams(params);
+    });
+  });
 });
