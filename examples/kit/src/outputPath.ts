@@ -21,10 +21,10 @@ export async function checkOutputDir(dir: string, option = '--out'): Promise<voi
   if (dir.trim() === '') throw new Error(`${option}: expected a folder path, got an empty string`);
   // the nearest existing ancestor, and the topmost folder we would create
   let existing = resolve(dir);
-  let created: string | undefined;
+  const missing: string[] = []; // the folders to create, outermost last
   for (;;) {
     const s = await stat(existing).catch((cause: NodeJS.ErrnoException) => {
-      if (cause.code === 'ENOENT') return undefined;
+      if (cause.code === 'ENOENT' || cause.code === 'ENOTDIR') return undefined;
       throw new Error(`${option} ${dir}: cannot inspect ${existing}: ${errorMessage(cause)}`);
     });
     if (s) {
@@ -36,13 +36,15 @@ export async function checkOutputDir(dir: string, option = '--out'): Promise<voi
         );
       break;
     }
-    created = existing;
+    missing.push(existing);
     const up = dirname(existing);
     if (up === existing) break;
     existing = up;
   }
+  const created = missing[missing.length - 1];
   try {
-    await mkdir(dir, { recursive: true });
+    // one level at a time: a recursive mkdir can spin forever on pseudo file systems like /proc
+    for (const d of [...missing].reverse()) await mkdir(d);
     const probe = join(dir, `.tmp-write-probe-${process.pid}-${randomBytes(4).toString('hex')}`);
     await writeFile(probe, '');
     await unlink(probe);
