@@ -4,7 +4,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import { type } from 'arktype';
 import * as E from 'fp-ts/lib/Either.js';
 import * as TE from 'fp-ts/lib/TaskEither.js';
-import { writeFileDurable } from './atomic.js';
+import { writeFileAtomic } from './atomic.js';
 import { printable } from './printable.js';
 
 /**
@@ -362,7 +362,8 @@ export function fromHost(tensors: Readonly<Record<string, HostTensor>>): Record<
 
 /**
  * Writes named tfjs tensors to `file` in the safetensors format (see
- * {@link encodeSafetensors}), fsynced. The tensors are not disposed.
+ * {@link encodeSafetensors}), atomically (a temporary file, fsynced, renamed over `file`: a crash
+ * leaves the previous file or the new one, never a truncated one). The tensors are not disposed.
  *
  * @example
  * ```ts
@@ -375,7 +376,7 @@ export function writeSafetensors(
   metadata: Readonly<Record<string, string>> = {},
 ): TE.TaskEither<ScorekitError, void> {
   return TE.chain((host: Record<string, HostTensor>) =>
-    writeFileDurable(file, encodeSafetensors({ tensors: host, metadata })),
+    writeFileAtomic(file, encodeSafetensors({ tensors: host, metadata })),
   )(toHost(tensors, file));
 }
 
