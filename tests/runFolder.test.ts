@@ -12,9 +12,16 @@ import { hostname, tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { checkOutputDir } from '@scorekit/example-kit';
+import { encodeSafetensors, readSafetensors } from '@scorekit/training';
 import * as tf from '@tensorflow/tfjs-core';
+import * as E from 'fp-ts/lib/Either.js';
 import { afterAll, describe, expect, it } from 'vitest';
-import { type CifarConfig, parseArgs, trainScore } from '../examples/cifar/src/index.js';
+import {
+  type CifarConfig,
+  loadFrozen,
+  parseArgs,
+  trainScore,
+} from '../examples/cifar/src/index.js';
 
 // The output folder of a CIFAR training run (issue 14 items 3–6, 9): checked before any work,
 // locked against a second run, never silently reused, resumed only with the same config.
@@ -184,5 +191,36 @@ describe('one run per output folder', () => {
       'report.json',
       'step-000002',
     ]);
+  });
+
+  it('a checkpoint with NaN weights or an Infinity in its config is refused at load, naming it', async () => {
+    const run = dir('poisoned');
+    await trainScore(score(run));
+    const step = join(run, 'step-000002');
+    const cfgFile = join(step, 'config.json');
+    const good = readFileSync(cfgFile, 'utf8');
+    writeFileSync(cfgFile, good.replace(/"lr": [^,]+,/, '"lr": 1e999,'));
+    const bad = await loadFrozen(run, 'score')();
+    expect(E.isLeft(bad) && bad.left.message).toMatch(
+      /config\.json: cannot read: .*config\.json\.score\.lr: expected a finite number, got Infinity/,
+    );
+    writeFileSync(cfgFile, good);
+    // every EMA weight NaN (what `sample` loads): refused, naming the file and tensor
+    const emaFile = join(step, 'ema.safetensors');
+    const decoded = await readSafetensors(emaFile)();
+    if (E.isLeft(decoded)) throw new Error(decoded.left.message);
+    const tensors = Object.fromEntries(
+      Object.entries(decoded.right.tensors).map(([n, t]) => [
+        n,
+        { ...t, values: new Float32Array(t.values.length).fill(Number.NaN) },
+      ]),
+    );
+    writeFileSync(emaFile, encodeSafetensors({ tensors, metadata: decoded.right.metadata }));
+    const nan = await loadFrozen(run, 'score')();
+    expect(E.isLeft(nan) && nan.left.message).toMatch(
+      new RegExp(
+        `^${emaFile.replace(/[.*+?^${}()|[\]\\/]/g, '\\$&')}: tensor '[^']+' holds NaN at index 0; this checkpoint cannot be used$`,
+      ),
+    );
   });
 });

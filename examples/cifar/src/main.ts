@@ -5,6 +5,7 @@
  * evaluate. See `--help`.
  */
 import { describeBackend, setupBackend } from '@scorekit/core';
+import { checkOutputDir } from '@scorekit/example-kit';
 import { parseArgs, usages } from './cli.js';
 import type { CifarConfig } from './config.js';
 import { evaluateSamples } from './evaluate.js';
@@ -35,6 +36,12 @@ async function main(argv: readonly string[]): Promise<number> {
     return 0;
   }
   const cfg = parsed.config;
+  try {
+    await checkOutputDir(cfg.out); // before the backend, the data or any training
+  } catch (e) {
+    process.stderr.write(`error: ${(e as Error).message}\n`);
+    return 2;
+  }
   const backend = await setupBackend({ backend: cfg.backend });
   const log = (line: string) => process.stderr.write(`${line}\n`);
   log(
