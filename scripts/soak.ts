@@ -56,8 +56,17 @@ interface Run {
   readonly ms: number;
 }
 
-/** Runs the CLI; with `killAfterMs`, sends SIGKILL then (if still running). */
-function cli(argv: readonly string[], killAfterMs?: number): Promise<Run> {
+/**
+ * When to `kill -9` a run: after a delay, or `ms` after `when()` first holds (polled every 5 ms;
+ * e.g. a save in progress), whichever comes first with the delay as a fallback.
+ */
+type KillPlan =
+  | number
+  | { readonly when: () => boolean; readonly ms: number; readonly fallbackMs: number };
+
+/** Runs the CLI; with a kill plan, sends SIGKILL accordingly (if still running). */
+function cli(argv: readonly string[], plan?: KillPlan): Promise<Run> {
+  const killAfterMs = typeof plan === 'number' ? plan : plan?.fallbackMs;
   const t0 = performance.now();
   return new Promise((done) => {
     const child = spawn(
@@ -71,8 +80,17 @@ function cli(argv: readonly string[], killAfterMs?: number): Promise<Run> {
     });
     const timer =
       killAfterMs === undefined ? undefined : setTimeout(() => child.kill('SIGKILL'), killAfterMs);
+    const poll =
+      typeof plan === 'object'
+        ? setInterval(() => {
+            if (!plan.when()) return;
+            clearInterval(poll);
+            setTimeout(() => child.kill('SIGKILL'), plan.ms);
+          }, 5)
+        : undefined;
     child.on('exit', (code, signal) => {
       if (timer) clearTimeout(timer);
+      if (poll) clearInterval(poll);
       done({ code, signal, stderr, ms: performance.now() - t0 });
     });
   });
@@ -165,6 +183,7 @@ const counts = {
   iterations: 0,
   trainingRuns: 0,
   trainingKills: 0,
+  killsTimedAtSaves: 0,
   resumes: 0,
   resumedRunsCompared: 0,
   bitExact: 0,
@@ -199,10 +218,20 @@ async function soakTraining(command: TrainCommand, ref: { dir: string; ms: numbe
     const orphans =
       !resume && existsSync(out) && readdirSync(out).some((n) => /^step-\d+$/.test(n));
     const kill = attempt < 3 && random() < (first ? 1 : 0.5);
+    // half the kills are timed to hit a checkpoint save (its temporary folder exists), the
+    // others fall at a random moment of the run
     const delay = Math.round(ref.ms * (0.5 + 0.6 * random()));
+    const saving = () =>
+      existsSync(out) &&
+      readdirSync(out).some((n) => n.startsWith('.tmp-step-') || n.startsWith('.tmp-latest'));
+    const plan: KillPlan =
+      random() < 0.5
+        ? { when: saving, ms: Math.round(20 * random()), fallbackMs: 3 * ref.ms }
+        : delay;
+    if (kill && typeof plan === 'object') counts.killsTimedAtSaves++;
     const run = await cli(
       trainArgv(command, out, resume ? ['--resume'] : orphans ? ['--overwrite'] : []),
-      kill ? delay : undefined,
+      kill ? plan : undefined,
     );
     counts.trainingRuns++;
     if (resume) counts.resumes++;
