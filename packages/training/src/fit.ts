@@ -110,7 +110,7 @@ export interface FitResume {
  *
  * @example
  * ```ts
- * const o: FitOptions<Batch> = { loss, optimizer: adam(), batches, steps: 10, params, key: key(0), config: {} };
+ * const o: FitOptions<Batch> = { loss, optimizer: adam(), batches, steps: 10, params, key: key(0) };
  * ```
  */
 export type FitOptions<B> = FitCommon<B> & (FitFresh | FitResume);
