@@ -9,6 +9,7 @@ import {
   type ScorekitError,
 } from '@scorekit/core';
 import { unwrap } from '@scorekit/datasets';
+import { checkJsonValue } from '@scorekit/example-kit';
 import {
   type Buffers,
   disposeVariables,
@@ -24,6 +25,7 @@ import {
   disposeOptimizerState,
   latestCheckpoint,
   loadCheckpoint,
+  printable,
   type TrainState,
 } from '@scorekit/training';
 import type * as tf from '@tensorflow/tfjs-core';
@@ -111,9 +113,12 @@ export function checkpointConfig(
   return async () => {
     let raw: unknown;
     try {
-      raw = JSON.parse(await readFile(file, 'utf8'));
+      // no Infinity (a 1e999 in the file) and no prototype keys get past this point
+      raw = checkJsonValue(JSON.parse(await readFile(file, 'utf8')), file);
     } catch (cause) {
-      return E.left(checkpointError(file, `${file}: cannot read: ${errorMessage(cause)}`));
+      return E.left(
+        checkpointError(file, printable(`${file}: cannot read: ${errorMessage(cause)}`)),
+      );
     }
     const command = (raw as { command?: unknown } | null)?.command;
     if (command !== commandOf[kind]) {

@@ -62,7 +62,12 @@ describe('cifar CLI', () => {
       'x',
     ]);
     expect(cfg.sample).toMatchObject({ classes: [1, 7], scale: 2.5, n: 9, snr: 0.2 });
-    expect(cfg.inputs).toEqual({ resume: false, scoreCheckpoint: 'a', classifierCheckpoint: 'b' });
+    expect(cfg.inputs).toEqual({
+      resume: false,
+      overwrite: false,
+      scoreCheckpoint: 'a',
+      classifierCheckpoint: 'b',
+    });
     expect(cfg.out).toBe('x');
     expect(cfg.command).toBe('sample');
     expect(presets.tiny.sample.snr).toBe(0.16); // presets are not mutated

@@ -17,6 +17,12 @@ const common = `Common options:
   --quiet                         no progress bars
   --help                          this text`;
 
+const training = `  --resume         continue from the latest checkpoint in --out (refused if the saved config
+                   differs in anything but steps, checkpointEvery, keepLast, backend, logging)
+  --overwrite      start afresh in an --out that holds checkpoints, deleting them
+  --keep-last N    keep only the newest N checkpoints (default 0: all)
+  Ctrl-C / SIGTERM stops after the current step with a checkpoint and prints how to resume.`;
+
 /** The usage text of each subcommand (and of the whole CLI). */
 export const usages: Record<Command | 'main', string> = {
   main: `scorekit cifar — the CIFAR-10 experiment of Chao et al. (ICLR 2022): DLSM classifier guidance
@@ -36,7 +42,7 @@ Trains the score model with DSM (λ = σ², ε = 1e-3) on the VE SDE (σ from sd
 sde.sigmaMax: 50 in paper, 25 in cpu-small), Adam with
 warm-up, clip 1.0, EMA, random flips; checkpoints into --out (default <preset out>/score).
   --steps N        training steps (score.steps)
-  --resume         continue from the latest checkpoint in --out
+${training}
 
 ${common}`,
   'train-classifier': `Usage: npm run cifar -- train-classifier --loss ce|dlsm|total --score CKPT [options]
@@ -48,7 +54,7 @@ Reports held-out accuracy at σ = classifier.evalSigma (default 0.01). Checkpoin
   --loss ce|dlsm|total   the objective (default total)
   --score CKPT           score checkpoint (folder with 'latest', or a step folder); not needed for ce
   --steps N              training steps (classifier.steps)
-  --resume               continue from the latest checkpoint in --out
+${training}
 
 ${common}`,
   sample: `Usage: npm run cifar -- sample --score CKPT --classifier CKPT [options]
@@ -137,7 +143,7 @@ export function parseArgs(argv: readonly string[]): ParsedArgs {
         value();
         break;
       case '--seed':
-        draft['seed'] = parseValue(value());
+        draft['seed'] = parseValue(value(), a);
         break;
       case '--out':
         out = value();
@@ -146,7 +152,7 @@ export function parseArgs(argv: readonly string[]): ParsedArgs {
         setPath(draft, 'data.path', value());
         break;
       case '--image-size': {
-        const v = parseValue(value());
+        const v = parseValue(value(), a);
         setPath(draft, 'data.imageSize', v);
         setPath(draft, 'score.model.imageSize', v);
         break;
@@ -161,8 +167,16 @@ export function parseArgs(argv: readonly string[]): ParsedArgs {
         onlyFor(a, 'train-score', 'train-classifier');
         inputs['resume'] = true;
         break;
+      case '--overwrite':
+        onlyFor(a, 'train-score', 'train-classifier');
+        inputs['overwrite'] = true;
+        break;
+      case '--keep-last':
+        onlyFor(a, 'train-score', 'train-classifier');
+        draft['keepLast'] = parseValue(value(), a);
+        break;
       case '--steps': {
-        const v = parseValue(value());
+        const v = parseValue(value(), a);
         if (command === 'train-score') setPath(draft, 'score.steps', v);
         else if (command === 'train-classifier') setPath(draft, 'classifier.steps', v);
         else if (command === 'sample') setPath(draft, 'sde.N', v);
@@ -192,11 +206,11 @@ export function parseArgs(argv: readonly string[]): ParsedArgs {
       }
       case '--scale':
         onlyFor(a, 'sample');
-        setPath(draft, 'sample.scale', parseValue(value()));
+        setPath(draft, 'sample.scale', parseValue(value(), a));
         break;
       case '--n':
         onlyFor(a, 'sample');
-        setPath(draft, 'sample.n', parseValue(value()));
+        setPath(draft, 'sample.n', parseValue(value(), a));
         break;
       case '--samples':
         onlyFor(a, 'evaluate');
@@ -213,6 +227,10 @@ export function parseArgs(argv: readonly string[]): ParsedArgs {
         throw new Error(`unknown option ${a} (see ${command} --help)`);
     }
   }
+  if (inputs['resume'] === true && inputs['overwrite'] === true)
+    throw new Error(
+      '--resume and --overwrite exclude each other: continue the run, or start again',
+    );
   const loss = (draft['classifier'] as { loss: string }).loss;
   draft['out'] = out ?? join(preset.out, stageDir(command, loss));
   const config = parseConfig(cifarConfig, draft, `cifar ${command} config`);

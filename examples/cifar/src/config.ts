@@ -26,6 +26,8 @@ export const cifarConfig = type({
   out: 'string > 0',
   backend: "'auto' | 'tensorflow' | 'wasm' | 'cpu'",
   quiet: 'boolean',
+  /** Checkpoints kept in a training folder: the newest N (0 = all). Absent in older configs: 0. */
+  keepLast: 'number.integer >= 0 = 0',
   data: {
     '+': 'reject',
     /** A CIFAR-10 `.bin` file, an official `cifar-10-batches-bin` folder or a class-folder PNG tree. */
@@ -60,6 +62,8 @@ export const cifarConfig = type({
     steps: 'number.integer >= 0',
     batch: 'number.integer > 0',
     lr: 'number > 0',
+    /** Linear learning-rate warm-up (steps; 0 = none). Absent in older configs: 0. */
+    warmup: 'number.integer >= 0 = 0',
     gradClip: 'number > 0',
     /** λ of L_DLSM + λ L_CE (1 for CIFAR). */
     lambda: 'number >= 0',
@@ -100,6 +104,8 @@ export const cifarConfig = type({
   inputs: {
     '+': 'reject',
     resume: 'boolean',
+    /** Start a fresh run in a folder that holds checkpoints, deleting them. */
+    overwrite: 'boolean = false',
     'scoreCheckpoint?': 'string > 0',
     'classifierCheckpoint?': 'string > 0',
     'samples?': 'string > 0',
@@ -125,7 +131,7 @@ export const defaultSubset =
   '../shared/data/cifar10/cifar-10-batches-bin-subset/data_batch_1_first4000.bin';
 
 const sde = { sigmaMin: 0.01, sigmaMax: 50, N: 1000 };
-const inputs = { resume: false };
+const inputs = { resume: false, overwrite: false };
 
 /**
  * The presets. `paper` is the paper's protocol (Chao et al. 2022 §5; method.md §§3–5: NCSN++,
@@ -146,6 +152,7 @@ export const presets: Record<PresetName, Omit<CifarConfig, 'command'>> = {
     out: 'out/cifar-paper',
     backend: 'auto',
     quiet: false,
+    keepLast: 0,
     data: { path: 'data/cifar-10-batches-bin', limit: 0, heldOut: 10000, imageSize: 32 },
     sde,
     score: {
@@ -166,6 +173,7 @@ export const presets: Record<PresetName, Omit<CifarConfig, 'command'>> = {
       steps: 60000,
       batch: 150,
       lr: 2e-4,
+      warmup: 0,
       gradClip: 1,
       lambda: 1,
       eps: 1e-5,
@@ -198,6 +206,7 @@ export const presets: Record<PresetName, Omit<CifarConfig, 'command'>> = {
     out: 'out/cifar-small',
     backend: 'auto',
     quiet: false,
+    keepLast: 0,
     // 16×16 (box-filtered) so that a 2-core CPU sees ~9 epochs in minutes
     data: { path: defaultSubset, limit: 0, heldOut: 500, imageSize: 16 },
     // σ_max = 25: Song & Ermon 2020, technique 1 (the largest pairwise distance of the 16×16
@@ -223,6 +232,7 @@ export const presets: Record<PresetName, Omit<CifarConfig, 'command'>> = {
       steps: 600,
       batch: 32,
       lr: 1e-3,
+      warmup: 0,
       gradClip: 1,
       lambda: 1,
       eps: 1e-5,
@@ -255,6 +265,7 @@ export const presets: Record<PresetName, Omit<CifarConfig, 'command'>> = {
     out: 'out/cifar-tiny',
     backend: 'auto',
     quiet: true,
+    keepLast: 0,
     data: { path: defaultSubset, limit: 64, heldOut: 32, imageSize: 16 },
     sde: { ...sde, N: 10 },
     score: {
@@ -275,6 +286,7 @@ export const presets: Record<PresetName, Omit<CifarConfig, 'command'>> = {
       steps: 2,
       batch: 8,
       lr: 1e-3,
+      warmup: 0,
       gradClip: 1,
       lambda: 1,
       eps: 1e-5,

@@ -9,6 +9,7 @@ export * from './config.js';
 export * from './data.js';
 export * from './evaluate.js';
 export * from './output.js';
+export * from './runFolder.js';
 export * from './sample.js';
 export * from './trainClassifier.js';
 export * from './trainingStage.js';

@@ -5,11 +5,21 @@
  * evaluate. See `--help`.
  */
 import { describeBackend, setupBackend } from '@scorekit/core/node';
+import { checkOutputDir } from '@scorekit/example-kit';
 import { parseArgs, usages } from './cli.js';
+import type { CifarConfig } from './config.js';
 import { evaluateSamples } from './evaluate.js';
 import { sampleImages } from './sample.js';
 import { trainClassifier } from './trainClassifier.js';
+import { TrainingInterrupted } from './trainingStage.js';
 import { trainScore } from './trainScore.js';
+
+/** Exit codes of a run stopped by a signal (128 + the signal number, as shells report them). */
+const signalExit = { SIGINT: 130, SIGTERM: 143 } as const;
+
+/** An argument as the user can paste it back into a shell. */
+const shellWord = (a: string): string =>
+  /^[\w./=,:@+-]+$/.test(a) ? a : `'${a.replaceAll("'", "'\\''")}'`;
 
 async function main(argv: readonly string[]): Promise<number> {
   let parsed: ReturnType<typeof parseArgs>;
@@ -26,17 +36,46 @@ async function main(argv: readonly string[]): Promise<number> {
     return 0;
   }
   const cfg = parsed.config;
+  try {
+    await checkOutputDir(cfg.out); // before the backend, the data or any training
+  } catch (e) {
+    process.stderr.write(`error: ${(e as Error).message}\n`);
+    return 2;
+  }
   const backend = await setupBackend({ backend: cfg.backend });
   const log = (line: string) => process.stderr.write(`${line}\n`);
   log(
     `scorekit cifar ${cfg.command}: preset ${cfg.preset}, seed ${cfg.seed}, backend ${describeBackend(backend)}, out ${cfg.out}`,
   );
   const controller = new AbortController();
-  process.once('SIGINT', () => {
-    log('interrupted: stopping after the current step');
-    controller.abort();
-  });
+  let stoppedBy: keyof typeof signalExit | undefined;
+  for (const name of ['SIGINT', 'SIGTERM'] as const)
+    process.on(name, () => {
+      if (stoppedBy !== undefined) {
+        log(`${name} again: exiting now without a checkpoint of the current step`);
+        process.exit(signalExit[name]);
+      }
+      stoppedBy = name;
+      log(`${name}: stopping after the current step (send it again to exit at once)`);
+      controller.abort();
+    });
   const options = { log, signal: controller.signal };
+  try {
+    await run(cfg, options);
+  } catch (e) {
+    if (!(e instanceof TrainingInterrupted)) throw e;
+    const again = argv.includes('--resume') ? argv : [...argv, '--resume'];
+    log(`${e.message}; resume with: npm run cifar -- ${again.map(shellWord).join(' ')}`);
+    return signalExit[stoppedBy ?? 'SIGINT'];
+  }
+  if (stoppedBy !== undefined) return signalExit[stoppedBy];
+  return 0;
+}
+
+async function run(
+  cfg: CifarConfig,
+  options: { log: (line: string) => void; signal: AbortSignal },
+): Promise<void> {
   switch (cfg.command) {
     case 'train-score':
       await trainScore(cfg, options);
@@ -51,7 +90,6 @@ async function main(argv: readonly string[]): Promise<number> {
       await evaluateSamples(cfg, options);
       break;
   }
-  return 0;
 }
 
 main(process.argv.slice(2)).then(

@@ -1,6 +1,7 @@
 import { join } from 'node:path';
 import { type Key, key, type ScoreFn, split, veSde } from '@scorekit/core';
 import { type ImageSet, imageBatch, unwrap } from '@scorekit/datasets';
+import { checkOutputDir } from '@scorekit/example-kit';
 import { classifierObjective } from '@scorekit/losses';
 import { type AccuracyResult, classifierAccuracy, type LabelledImages } from '@scorekit/metrics';
 import {
@@ -10,13 +11,19 @@ import {
   parametricLogits,
   resnetClassifier,
 } from '@scorekit/models';
-import { adam, disposeTrainState } from '@scorekit/training';
+import { adam, type DirLock, disposeTrainState } from '@scorekit/training';
 import * as tf from '@tensorflow/tfjs-core';
 import { disposeFrozen, type Frozen, loadFrozen, startTraining } from './checkpoints.js';
 import type { CifarConfig } from './config.js';
 import { loadCifarData } from './data.js';
 import { writeJson } from './output.js';
-import { type RunOptions, runTrainingStage, type TrainReport } from './trainingStage.js';
+import { prepareTrainingFolder } from './runFolder.js';
+import {
+  checkBatch,
+  type RunOptions,
+  runTrainingStage,
+  type TrainReport,
+} from './trainingStage.js';
 
 /** What `train-classifier` reports: the training report plus held-out accuracy at small σ. */
 export interface ClassifierReport extends TrainReport {
@@ -102,7 +109,9 @@ export async function trainClassifier(
   const needsScore = c.loss !== 'ce';
   if (needsScore && !cfg.inputs.scoreCheckpoint)
     throw new Error(`train-classifier --loss ${c.loss}: --score <checkpoint> is required`);
+  await checkOutputDir(cfg.out);
   let frozen: Frozen<tf.Tensor4D> | undefined;
+  let lock: DirLock | undefined;
   if (cfg.inputs.scoreCheckpoint)
     frozen = await unwrap(loadFrozen(cfg.inputs.scoreCheckpoint, 'score'));
   try {
@@ -116,6 +125,8 @@ export async function trainClassifier(
       throw new Error(
         `classifier.model.classes: the data has ${classes} classes, the config says ${c.model.classes}`,
       );
+    checkBatch(c.batch, data.train.count, 'classifier.batch');
+    lock = await prepareTrainingFolder(cfg, 'classifier', log);
     log(
       `train-classifier (${c.loss}): ${data.train.count} training, ${data.test.count} held-out images${frozen ? `; frozen score ${frozen.path} (EMA, step ${frozen.step})` : ''}`,
     );
@@ -136,23 +147,30 @@ export async function trainClassifier(
         ...(score ? { score } : {}),
       },
     );
-    const { result, report: fields } = await runTrainingStage(
-      cfg,
-      start,
-      {
-        label: `classifier (${c.loss})`,
-        loss,
-        optimizer: adam({ lr: c.lr, gradClip: c.gradClip }),
-        data: data.train,
-        batch: c.batch,
-        flip: c.flip,
-        steps: c.steps,
-        checkpointEvery: c.checkpointEvery,
-        kData,
-        kFit,
-      },
-      options.signal,
-    );
+    let stage: Awaited<ReturnType<typeof runTrainingStage>>;
+    try {
+      stage = await runTrainingStage(
+        cfg,
+        start,
+        {
+          label: `classifier (${c.loss})`,
+          loss,
+          optimizer: adam({ lr: c.lr, warmup: c.warmup, gradClip: c.gradClip }),
+          data: data.train,
+          batch: c.batch,
+          flip: c.flip,
+          steps: c.steps,
+          checkpointEvery: c.checkpointEvery,
+          kData,
+          kFit,
+        },
+        options.signal,
+      );
+    } catch (e) {
+      tf.dispose(Object.values(buffers));
+      throw e;
+    }
+    const { result, report: fields } = stage;
     let accuracy: AccuracyResult;
     try {
       accuracy = await accuracyAtSigma(model, result.state.params, buffers, data.test, c.evalSigma);
@@ -175,5 +193,6 @@ export async function trainClassifier(
     return report;
   } finally {
     if (frozen) disposeFrozen(frozen);
+    lock?.release();
   }
 }

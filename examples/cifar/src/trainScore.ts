@@ -1,15 +1,22 @@
 import { join } from 'node:path';
 import { fold, type Key, key, split, veSde } from '@scorekit/core';
 import { unwrap } from '@scorekit/datasets';
+import { checkOutputDir } from '@scorekit/example-kit';
 import { dsm } from '@scorekit/losses';
 import { parametricScore, scoreUnet } from '@scorekit/models';
 import { adam, disposeTrainState } from '@scorekit/training';
 import * as tf from '@tensorflow/tfjs-core';
 import { startTraining } from './checkpoints.js';
 import type { CifarConfig } from './config.js';
-import { loadCifarData } from './data.js';
+import { type CifarData, loadCifarData } from './data.js';
 import { writeJson } from './output.js';
-import { type RunOptions, runTrainingStage, type TrainReport } from './trainingStage.js';
+import { prepareTrainingFolder } from './runFolder.js';
+import {
+  checkBatch,
+  type RunOptions,
+  runTrainingStage,
+  type TrainReport,
+} from './trainingStage.js';
 
 /**
  * `train-score`: stage 1 of Chao et al. 2022 — the unconditional score model trained with
@@ -26,9 +33,27 @@ import { type RunOptions, runTrainingStage, type TrainReport } from './trainingS
 export async function trainScore(cfg: CifarConfig, options: RunOptions = {}): Promise<TrainReport> {
   const log = options.log ?? (() => {});
   const started = performance.now();
+  await checkOutputDir(cfg.out);
   const data = await unwrap(loadCifarData(cfg.data.path, cfg.data));
   const s = cfg.score;
+  checkBatch(s.batch, data.train.count, 'score.batch');
   log(`train-score: ${data.train.count} training images from ${data.description}`);
+  const lock = await prepareTrainingFolder(cfg, 'score', log);
+  try {
+    return await trainScoreLocked(cfg, data, log, started, options.signal);
+  } finally {
+    lock.release();
+  }
+}
+
+async function trainScoreLocked(
+  cfg: CifarConfig,
+  data: CifarData,
+  log: (line: string) => void,
+  started: number,
+  signal: AbortSignal | undefined,
+): Promise<TrainReport> {
+  const s = cfg.score;
   const sde = veSde(cfg.sde);
   const model = scoreUnet(s.model);
   const [kInit, kData, kFit] = split(key(cfg.seed), 3) as [Key, Key, Key];
@@ -42,26 +67,31 @@ export async function trainScore(cfg: CifarConfig, options: RunOptions = {}): Pr
       eps: s.eps,
       weighting: 'sigma2',
     })(params, batch, k);
-  const { result, report: fields } = await runTrainingStage(
-    cfg,
-    start,
-    {
-      label: 'score model (DSM)',
-      loss,
-      optimizer: adam({ lr: s.lr, warmup: s.warmup, gradClip: s.gradClip }),
-      data: data.train,
-      batch: s.batch,
-      flip: s.flip,
-      steps: s.steps,
-      checkpointEvery: s.checkpointEvery,
-      kData,
-      kFit,
-      ema: s.ema,
-    },
-    options.signal,
-  );
+  let stage: Awaited<ReturnType<typeof runTrainingStage>>;
+  try {
+    stage = await runTrainingStage(
+      cfg,
+      start,
+      {
+        label: 'score model (DSM)',
+        loss,
+        optimizer: adam({ lr: s.lr, warmup: s.warmup, gradClip: s.gradClip }),
+        data: data.train,
+        batch: s.batch,
+        flip: s.flip,
+        steps: s.steps,
+        checkpointEvery: s.checkpointEvery,
+        kData,
+        kFit,
+        ema: s.ema,
+      },
+      signal,
+    );
+  } finally {
+    tf.dispose(Object.values(start.buffers));
+  }
+  const { result, report: fields } = stage;
   disposeTrainState(result.state);
-  tf.dispose(Object.values(start.buffers));
   const seconds = (performance.now() - started) / 1000;
   const report: TrainReport = { ...fields, seconds };
   await unwrap(writeJson(join(cfg.out, 'report.json'), report));

@@ -12,6 +12,46 @@ import * as tf from '@tensorflow/tfjs-core';
 import type { TrainingStart } from './checkpoints.js';
 import type { CifarConfig } from './config.js';
 
+/**
+ * Thrown by a training command stopped by its `signal` (SIGINT / SIGTERM in the CLI) after the
+ * current step finished and a checkpoint was written: the step reached and that checkpoint
+ * (`undefined` when no step ran), so the caller can say how to resume.
+ *
+ * @example
+ * ```ts
+ * if (e instanceof TrainingInterrupted) console.error(`stopped at step ${e.step}: ${e.checkpoint}`);
+ * ```
+ */
+export class TrainingInterrupted extends Error {
+  readonly step: number;
+  readonly checkpoint: string | undefined;
+  constructor(step: number, checkpoint: string | undefined) {
+    super(
+      checkpoint === undefined
+        ? `interrupted at step ${step} before any new step was saved`
+        : `interrupted after step ${step}; checkpoint ${checkpoint}`,
+    );
+    this.name = 'TrainingInterrupted';
+    this.step = step;
+    this.checkpoint = checkpoint;
+  }
+}
+
+/**
+ * Refuses a batch larger than the training set (it would silently be clamped to the set: every
+ * batch the whole set), naming the config `field`.
+ *
+ * @example
+ * ```ts
+ * checkBatch(cfg.score.batch, data.train.count, 'score.batch');
+ * ```
+ */
+export function checkBatch(batch: number, count: number, field: string): void {
+  if (count === 0) throw new Error(`${field}: the training set is empty`);
+  if (batch > count)
+    throw new Error(`${field}: expected at most the ${count} training images, got ${batch}`);
+}
+
 /** Logging and interruption of a command. */
 export interface RunOptions {
   readonly log?: (line: string) => void;
@@ -24,6 +64,8 @@ export interface TrainReport {
   readonly resumedFrom?: number;
   readonly checkpoint?: string;
   readonly lastTerms: Readonly<Record<string, number>>;
+  /** The global gradient norm of the last step, before clipping. */
+  readonly lastGradNorm?: number;
   readonly seconds: number;
   readonly imagesPerSecond: number;
 }
@@ -69,7 +111,8 @@ export interface StageResult {
  * Runs one training stage of the CIFAR pipeline (Chao et al. 2022 §5: DSM for the score model,
  * CE / DLSM / DLSM + λ·CE for the classifier) with training's `fit`: keyed, resumable batches
  * (shuffle, optional flips), a progress bar with the loss terms and images/s, checkpoints into
- * `cfg.out`, and either a fresh start or the resumed state of `start`. The start's params /
+ * `cfg.out`, and either a fresh start or the resumed state of `start`. Stopped by `signal`, it
+ * finishes the current step, writes a checkpoint and throws {@link TrainingInterrupted}. The start's params /
  * resume state are disposed here; `result.state` and `start.buffers` stay the caller's.
  *
  * @example
@@ -98,6 +141,7 @@ export async function runTrainingStage(
     buffers: start.buffers,
     checkpointDir: cfg.out,
     checkpointEvery: stage.checkpointEvery,
+    keepLast: cfg.keepLast,
     config: cfg,
     signal,
     onStep: (i: {
@@ -117,6 +161,10 @@ export async function runTrainingStage(
     if (initParams) tf.dispose(Object.values(initParams));
   }
   bar.finish(result.last ? formatTerms(result.last.terms) : '');
+  if (result.stopReason === 'aborted') {
+    disposeTrainState(result.state);
+    throw new TrainingInterrupted(result.state.step, result.checkpoint);
+  }
   return {
     result,
     report: {
@@ -124,6 +172,7 @@ export async function runTrainingStage(
       ...(resume ? { resumedFrom: resume.step } : {}),
       ...(result.checkpoint ? { checkpoint: result.checkpoint } : {}),
       lastTerms: result.last?.terms ?? {},
+      ...(result.last ? { lastGradNorm: result.last.gradNorm } : {}),
       imagesPerSecond: result.last?.imagesPerSecond ?? 0,
     },
   };

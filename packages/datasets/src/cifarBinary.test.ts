@@ -251,3 +251,33 @@ describe('malformed binaries give named errors', () => {
     ).rejects.toBeInstanceOf(ScorekitException);
   });
 });
+
+describe('empty files and label wording (issue 14)', () => {
+  const fail = async (task: () => Promise<E.Either<unknown, unknown>>) => {
+    const r = await task();
+    if (E.isRight(r)) throw new Error('expected an error');
+    return r.left as { _tag: string; message: string; file: string; field?: string };
+  };
+
+  it('an empty .bin is refused with a named error, not read as a 0-image set', async () => {
+    const file = join(dir, 'bad', 'empty.bin');
+    await writeFile(file, new Uint8Array(0));
+    const err = await fail(binSource(file, cifar10Layout));
+    expect(err).toMatchObject({ _tag: 'FormatError', file, field: 'size' });
+    expect(err.message).toContain('empty file (0 bytes): expected 3073-byte CIFAR-10 records');
+    const decoded = decodeRecords(new Uint8Array(0), cifar10Layout, { file });
+    expect(E.isLeft(decoded) && decoded.left.message).toContain('empty (0 bytes)');
+  });
+
+  it('names a bad label byte once: "label byte" (CIFAR-10), "coarse label byte" (CIFAR-100)', async () => {
+    const file = join(dir, 'bad', 'label2.bin');
+    await writeFile(file, officialRecords(0, [[1], [12]]));
+    const err = await fail(binSource(file, cifar10Layout));
+    expect(err.message).toContain('record 1 (byte 3073): label byte 12 out of range 0..9');
+    expect(err.message).not.toContain('label label');
+    const file100 = join(dir, 'bad', 'coarse2.bin');
+    await writeFile(file100, officialRecords(0, [[25, 5]]));
+    const err100 = await fail(binSource(file100, cifar100Layout()));
+    expect(err100.message).toContain('coarse label byte 25 out of range 0..19');
+  });
+});

@@ -183,6 +183,14 @@ export function decodeRecords(
   const size = recordBytes(layout);
   const per = imageBytes(layout.shape);
   const first = where.firstRecord ?? 0;
+  if (bytes.length === 0)
+    return E.left(
+      formatError(
+        where.file,
+        `empty (0 bytes): expected ${size}-byte ${layout.name} records`,
+        'size',
+      ),
+    );
   if (bytes.length % size !== 0)
     return E.left(
       formatError(
@@ -206,6 +214,10 @@ export function decodeRecords(
   return E.right({ pixels, labels });
 }
 
+/** 'label byte' for a field named label (CIFAR-10), 'coarse label byte' for CIFAR-100's coarse one. */
+const labelByte = (field: string): string =>
+  field === 'label' ? 'label byte' : `${field} label byte`;
+
 function checkLabels(
   bytes: Uint8Array,
   layout: RecordLayout,
@@ -222,7 +234,7 @@ function checkLabels(
         const record = firstRecord + r;
         return formatError(
           file,
-          `record ${record} (byte ${record * size + f}): ${field.name} label byte ${v} out of range 0..${field.numClasses - 1}`,
+          `record ${record} (byte ${record * size + f}): ${labelByte(field.name)} ${v} out of range 0..${field.numClasses - 1}`,
           field.name,
         );
       }
@@ -333,15 +345,21 @@ export function binSource(
       const bytes = await unwrap(fileSize(file));
       const label = layout.label === 'file' ? options.fileLabels![f]! : undefined;
       const problem =
-        bytes % size !== 0
+        bytes === 0
           ? formatError(
               file,
-              `file size ${bytes} bytes is not a whole number of ${size}-byte ${layout.name} records (${Math.floor(bytes / size)} records + ${bytes % size} bytes)`,
+              `empty file (0 bytes): expected ${size}-byte ${layout.name} records`,
               'size',
             )
-          : label !== undefined && !(Number.isInteger(label) && label >= 0 && label < numClasses)
-            ? formatError(file, `file label ${label} out of range 0..${numClasses - 1}`, 'label')
-            : undefined;
+          : bytes % size !== 0
+            ? formatError(
+                file,
+                `file size ${bytes} bytes is not a whole number of ${size}-byte ${layout.name} records (${Math.floor(bytes / size)} records + ${bytes % size} bytes)`,
+                'size',
+              )
+            : label !== undefined && !(Number.isInteger(label) && label >= 0 && label < numClasses)
+              ? formatError(file, `file label ${label} out of range 0..${numClasses - 1}`, 'label')
+              : undefined;
       const scanned = problem ?? (await scanLabels(file, bytes / size, layout, options, label));
       if (!(scanned instanceof Int32Array)) {
         if (options.onBadFile === 'skip') {

@@ -1,8 +1,15 @@
-import { mkdtemp, open, rename, rm, stat } from 'node:fs/promises';
+import { mkdir, open, readdir, rename, rm } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 import { errorMessage, type ScorekitError } from '@scorekit/core';
 import * as E from 'fp-ts/lib/Either.js';
 import * as TE from 'fp-ts/lib/TaskEither.js';
+
+let counter = 0;
+/** A name suffix unique across processes and concurrent calls: pid, a counter and random bits. */
+const unique = (): string =>
+  `${process.pid}-${(counter++).toString(36)}-${Math.random().toString(36).slice(2, 8)}`;
+
+const codeOf = (cause: unknown): string | undefined => (cause as NodeJS.ErrnoException).code;
 
 const ioError =
   (file: string, what: string) =>
@@ -66,7 +73,7 @@ export function fsyncDir(dir: string): TE.TaskEither<ScorekitError, void> {
 }
 
 /**
- * Replaces `file` atomically: writes `file.tmp-…` in the same directory, fsyncs it, renames it
+ * Replaces `file` atomically: writes `.tmp-<name>-<unique>` in the same directory, fsyncs it, renames it
  * over `file` (POSIX rename(2) is atomic within one file system) and fsyncs the directory. Readers see
  * the old content or the new one, never a partial file.
  *
@@ -79,7 +86,7 @@ export function writeFileAtomic(
   file: string,
   data: Uint8Array | string,
 ): TE.TaskEither<ScorekitError, void> {
-  const tmp = `${file}.tmp-${process.pid}`;
+  const tmp = join(dirname(file), `.tmp-${basename(file)}-${unique()}`);
   return async () => {
     const written = await writeFileDurable(tmp, data)();
     if (E.isLeft(written)) {
@@ -96,14 +103,86 @@ export function writeFileAtomic(
   };
 }
 
+const occupied = (cause: unknown) => {
+  const code = codeOf(cause);
+  return code === 'ENOTEMPTY' || code === 'EEXIST' || code === 'ENOTDIR' || code === 'EISDIR';
+};
+
+/** Renames directory `tmp` to `dir`, moving an existing `dir` aside first (retrying under races). */
+async function placeDir(tmp: string, dir: string): Promise<void> {
+  const parent = dirname(dir);
+  const name = basename(dir);
+  for (let attempt = 0; ; attempt++) {
+    try {
+      await rename(tmp, dir);
+      return;
+    } catch (cause) {
+      if (!occupied(cause) || attempt >= 1000) throw cause;
+    }
+    const aside = join(parent, `.tmp-${name}-old-${unique()}`);
+    try {
+      await rename(dir, aside);
+    } catch (cause) {
+      if (codeOf(cause) === 'ENOENT') continue; // another writer moved it first: retry
+      throw cause;
+    }
+    try {
+      await rename(tmp, dir);
+      return;
+    } catch (cause) {
+      if (!occupied(cause)) throw cause;
+    } finally {
+      await rm(aside, { recursive: true, force: true });
+    }
+  }
+}
+
+/**
+ * Removes what crashed atomic writes left in `dir`: its `.tmp-*` files and folders (temporary
+ * checkpoint folders, moved-aside old ones, temporary files of {@link writeFileAtomic}). Call it
+ * only while no other writer uses `dir` (e.g. holding {@link lockDir}'s lock). Returns the names
+ * removed; a missing `dir` removes nothing.
+ *
+ * @example
+ * ```ts
+ * await removeLeftovers('runs/score')(); // Right(['.tmp-step-000100-a1B2c3'])
+ * ```
+ */
+export function removeLeftovers(dir: string): TE.TaskEither<ScorekitError, string[]> {
+  return async () => {
+    let names: string[];
+    try {
+      names = await readdir(dir);
+    } catch (cause) {
+      if (codeOf(cause) === 'ENOENT') return E.right([]);
+      return E.left(ioError(dir, 'could not list')(cause));
+    }
+    const removed: string[] = [];
+    for (const n of names.filter((n) => n.startsWith('.tmp-')).sort()) {
+      try {
+        await rm(join(dir, n), { recursive: true, force: true });
+        removed.push(n);
+      } catch (cause) {
+        return E.left(
+          ioError(join(dir, n), 'could not remove a leftover of a crashed write')(cause),
+        );
+      }
+    }
+    return E.right(removed);
+  };
+}
+
 /**
  * Creates directory `dir` atomically (POSIX rename(2) of a fully written, fsynced temporary
  * directory): `fill(tmpDir)` writes the contents into a fresh temporary
- * directory in the same parent (`.tmp-<name>-XXXXXX`), which is fsynced and then renamed to
+ * directory in the same parent (`.tmp-<name>-<unique>`, created with the usual mode: 0777 minus the umask), which is fsynced and then renamed to
  * `dir`. If `fill` fails, the temporary directory is removed and `dir` is untouched, so no
  * partial directory is ever visible under its final name. An existing `dir` is replaced (moved
- * aside, the new one renamed in, the old one removed; between those two renames `dir` is briefly
- * absent).
+ * aside to `.tmp-<name>-old-…`, the new one renamed in, the old one removed; between those two
+ * renames `dir` is briefly absent). Concurrent writers of one `dir` do not fail each other: a
+ * rename that finds `dir` re-created by another writer retries, the last writer wins, and no
+ * temporary or `.old` folder is left behind (a crash may leave `.tmp-*` entries, which
+ * {@link removeLeftovers} deletes).
  *
  * @example
  * ```ts
@@ -117,9 +196,10 @@ export function writeDirAtomic(
   const parent = dirname(dir);
   const name = basename(dir);
   return async () => {
-    let tmp: string;
+    // mkdir, not mkdtemp: the folder gets the usual mode (0777 minus the umask), not 0700
+    const tmp = join(parent, `.tmp-${name}-${unique()}`);
     try {
-      tmp = await mkdtemp(join(parent, `.tmp-${name}-`));
+      await mkdir(tmp);
     } catch (cause) {
       return E.left(ioError(parent, 'could not create a temporary directory')(cause));
     }
@@ -130,18 +210,7 @@ export function writeDirAtomic(
     }
     try {
       await fsyncDir(tmp)();
-      const exists = await stat(dir).then(
-        () => true,
-        () => false,
-      );
-      if (exists) {
-        const aside = `${tmp}.old`;
-        await rename(dir, aside);
-        await rename(tmp, dir);
-        await rm(aside, { recursive: true, force: true });
-      } else {
-        await rename(tmp, dir);
-      }
+      await placeDir(tmp, dir);
       await fsyncDir(parent)();
       return E.right(undefined);
     } catch (cause) {

@@ -1,4 +1,14 @@
-import { cp, mkdtemp, readdir, readFile, rm, truncate, writeFile } from 'node:fs/promises';
+import {
+  cp,
+  mkdir,
+  mkdtemp,
+  readdir,
+  readFile,
+  rm,
+  stat,
+  truncate,
+  writeFile,
+} from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { key, type Params, type ScorekitError } from '@scorekit/core';
@@ -12,11 +22,17 @@ import {
   disposeTrainState,
   latestCheckpoint,
   loadCheckpoint,
+  pruneCheckpoints,
   saveCheckpoint,
   type TrainState,
 } from './checkpoint.js';
 import { emaInit } from './ema.js';
-import { decodeSafetensors } from './safetensors.js';
+import {
+  decodeSafetensors,
+  encodeSafetensors,
+  maxHeaderBytes,
+  readSafetensors,
+} from './safetensors.js';
 
 const optimizer = adam({ lr: 1e-3, warmup: 10 });
 
@@ -231,6 +247,105 @@ describe('checkpoints', () => {
       expect(left(await latestCheckpoint(dir)()).message).toMatch(/not a directory/);
       expect(await latestCheckpoint(join(root, 'none'))()).toEqual(E.right(undefined));
       disposeTrainState(state);
+    });
+  });
+
+  it('refuses NaN or exploding weights at load and at save, naming the tensor', async () => {
+    await expectNoLeaksAsync(async () => {
+      const state = makeState(2);
+      const dir = join(root, 'insane');
+      const saved = await saveCheckpoint(dir, { state, optimizer, config: {} })();
+      if (E.isLeft(saved)) throw new Error(saved.left.message);
+      const load = async (p: string) =>
+        left(await loadCheckpoint(p, { params: state.params, optimizer })());
+      // a params file rewritten with one NaN, then with one exploded weight (written by hand,
+      // since saveCheckpoint refuses both)
+      const pFile = join(saved.right, 'params.safetensors');
+      const good = await readFile(pFile);
+      const decoded = decodeSafetensors(good, pFile);
+      if (E.isLeft(decoded)) throw new Error(decoded.left.message);
+      for (const [value, pattern] of [
+        [Number.NaN, /tensor 'dense\.bias' holds NaN at index 1/],
+        [
+          3e30,
+          /tensor 'dense\.bias' holds [\d.]+e\+30 at index 1, beyond the sane magnitude 1000000/,
+        ],
+      ] as const) {
+        const bias = Float32Array.from(decoded.right.tensors['dense.bias']!.values);
+        bias[1] = value;
+        const bytes = encodeSafetensors({
+          tensors: {
+            ...decoded.right.tensors,
+            'dense.bias': { dtype: 'float32', shape: [3], values: bias },
+          },
+          metadata: decoded.right.metadata,
+        });
+        await writeFile(pFile, bytes);
+        const err = await load(saved.right);
+        expect(err._tag).toBe('CheckpointError');
+        expect(err.message).toMatch(pattern);
+      }
+      // saving exploded weights is refused, so `latest` keeps the last sane checkpoint
+      const huge = makeState(4, 1e7);
+      const refused = left(await saveCheckpoint(dir, { state: huge, optimizer, config: {} })());
+      expect(refused._tag).toBe('NumericError');
+      expect(refused.message).toMatch(
+        /params\.safetensors at step 4: tensor 'dense\.weight' holds 1\d*0000000 at index 0, beyond/,
+      );
+      expect((await readFile(join(dir, 'latest'), 'utf8')).trim()).toBe('step-000002');
+      disposeTrainState(huge);
+      disposeTrainState(state);
+    });
+  });
+
+  it('confines `latest` to its folder and escapes control bytes in the message', async () => {
+    const dir = join(root, 'pointer');
+    await mkdir(join(dir, 'step-000001'), { recursive: true });
+    for (const bad of ['..', '.', '../other', '/etc', 'step-1/../..']) {
+      await writeFile(join(dir, 'latest'), `${bad}\n`);
+      expect(left(await latestCheckpoint(dir)()).message).toMatch(/corrupt pointer/);
+    }
+    await writeFile(join(dir, 'latest'), 'step-1\u001b[2J\u0007\n');
+    const msg = left(await latestCheckpoint(dir)()).message;
+    expect(msg).toContain("corrupt pointer 'step-1\\x1b[2J\\x07'");
+    // biome-ignore lint/suspicious/noControlCharactersInRegex: checking that none are left
+    expect(msg).not.toMatch(/[\u0000-\u001f]/);
+    await writeFile(join(dir, 'latest'), 'step-000001\n');
+    expect(await latestCheckpoint(dir)()).toEqual(E.right(join(dir, 'step-000001')));
+  });
+
+  it('refuses an oversized safetensors header from its 8-byte length, before reading the rest', async () => {
+    const file = join(root, 'huge-header.safetensors');
+    const head = new Uint8Array(8);
+    new DataView(head.buffer).setBigUint64(0, BigInt(20 * 2 ** 20), true);
+    // the claimed header really follows (20 MiB of a JSON object's whitespace)
+    const body = new Uint8Array(20 * 2 ** 20).fill(0x20);
+    body[0] = 0x7b;
+    body[body.length - 1] = 0x7d;
+    await writeFile(file, Buffer.concat([head, body]));
+    const err = left(await readSafetensors(file)());
+    expect(err.message).toBe(
+      `${file}: corrupt: header length ${20 * 2 ** 20} exceeds the ${maxHeaderBytes}-byte limit`,
+    );
+  });
+
+  it('keeps the newest N checkpoints (keepLast) and gives step folders normal modes', async () => {
+    await expectNoLeaksAsync(async () => {
+      const dir = join(root, 'keep');
+      for (const step of [1, 2, 3, 4]) {
+        const state = makeState(step);
+        const saved = await saveCheckpoint(dir, { state, optimizer, config: {} })();
+        disposeTrainState(state);
+        if (E.isLeft(saved)) throw new Error(saved.left.message);
+      }
+      const pruned = await pruneCheckpoints(dir, 2)();
+      expect(pruned).toEqual(E.right(['step-000002', 'step-000001']));
+      expect((await readdir(dir)).sort()).toEqual(['latest', 'step-000003', 'step-000004']);
+      const mask = process.umask();
+      expect((await stat(join(dir, 'step-000004'))).mode & 0o777).toBe(0o777 & ~mask);
+      expect((await stat(join(dir, 'step-000004', 'params.safetensors'))).mode & 0o777).toBe(
+        0o666 & ~mask,
+      );
     });
   });
 });

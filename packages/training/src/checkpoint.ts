@@ -1,5 +1,5 @@
-import { mkdir, readFile, stat } from 'node:fs/promises';
-import { join } from 'node:path';
+import { mkdir, readdir, readFile, rm, stat } from 'node:fs/promises';
+import { basename, join } from 'node:path';
 import { errorMessage, type Key, type Params, type ScorekitError } from '@scorekit/core';
 import * as tf from '@tensorflow/tfjs-core';
 import { type } from 'arktype';
@@ -9,6 +9,7 @@ import { fsyncDir, writeDirAtomic, writeFileAtomic, writeFileDurable } from './a
 import type { Buffers } from './contracts.js';
 import { disposeEma, type Ema } from './ema.js';
 import { disposeOptimizerState, type Optimizer, type OptimizerState } from './optimizer.js';
+import { printable } from './printable.js';
 import {
   checkTensors,
   encodeSafetensors,
@@ -165,16 +166,37 @@ const slotTensors = (state: OptimizerState): Record<string, tf.Tensor> => {
   return out;
 };
 
-function firstNonFinite(
+/**
+ * The largest |value| a saved or loaded weight (params, EMA) may have: 1e6. Trained networks
+ * keep weights of order 1; a weight this large means training diverged (a NaN stop can follow a
+ * run of finite but exploding weights), so such a checkpoint is refused instead of resumed.
+ *
+ * @example
+ * ```ts
+ * maxAbsWeight; // 1e6
+ * ```
+ */
+export const maxAbsWeight = 1e6;
+
+/** The first value that is not finite, or (with `limit`) whose magnitude exceeds `limit`. */
+function firstInsane(
   tensors: Readonly<Record<string, HostTensor>>,
-): { name: string; value: number } | undefined {
+  limit = Number.POSITIVE_INFINITY,
+): { name: string; value: number; index: number } | undefined {
   for (const [name, t] of Object.entries(tensors)) {
     if (t.dtype !== 'float32') continue;
     const v = t.values;
-    for (let i = 0; i < v.length; i++) if (!Number.isFinite(v[i]!)) return { name, value: v[i]! };
+    for (let i = 0; i < v.length; i++) {
+      const x = v[i]!;
+      if (!Number.isFinite(x) || Math.abs(x) > limit) return { name, value: x, index: i };
+    }
   }
   return undefined;
 }
+const insaneMessage = (bad: { name: string; value: number; index: number }, limit: number) =>
+  Number.isFinite(bad.value)
+    ? `tensor '${bad.name}' holds ${bad.value} at index ${bad.index}, beyond the sane magnitude ${limit} (diverged training)`
+    : `tensor '${bad.name}' holds ${bad.value} at index ${bad.index}`;
 
 /**
  * Saves a checkpoint as `<dir>/step-NNNNNN/` holding `params.safetensors`,
@@ -185,8 +207,9 @@ function firstNonFinite(
  *
  * Atomic: the files are written and fsynced in a temporary directory in `dir`, which is renamed
  * into place; `latest` is replaced by an atomic rename too. A failure leaves neither a partial
- * checkpoint nor a changed `latest`. Params, EMA or optimizer state with a NaN/±∞ are refused
- * with a `NumericError` naming the tensor, so a good checkpoint is never followed by a bad one.
+ * checkpoint nor a changed `latest`. A tensor with a NaN/±∞, or params / EMA beyond
+ * {@link maxAbsWeight}, are refused with a `NumericError` naming the tensor, so `latest` always
+ * names the last checkpoint whose weights were finite and sane.
  * Returns the checkpoint's path. Nothing is disposed.
  *
  * @example
@@ -220,12 +243,13 @@ export function saveCheckpoint(
       const got = await toHost(tensors, join(path, checkpointFiles[kind]))();
       if (E.isLeft(got)) return got;
       host[kind] = got.right;
-      const bad = kind === 'buffers' ? undefined : firstNonFinite(got.right);
+      const limit = kind === 'params' || kind === 'ema' ? maxAbsWeight : Number.POSITIVE_INFINITY;
+      const bad = firstInsane(got.right, limit);
       if (bad)
         return E.left({
           _tag: 'NumericError',
           step: state.step,
-          message: `saveCheckpoint: refusing to save ${checkpointFiles[kind]} at step ${state.step}: tensor '${bad.name}' holds ${bad.value}`,
+          message: `saveCheckpoint: refusing to save ${checkpointFiles[kind]} at step ${state.step}: ${insaneMessage(bad, limit)}`,
         });
     }
     const stateJson: CheckpointStateJson = {
@@ -282,6 +306,61 @@ export function saveCheckpoint(
 }
 
 /**
+ * Deletes all but the newest `keep` checkpoint folders (`step-NNNNNN`, by step) in `dir`; the one
+ * `latest` names is always kept. Returns the names deleted. `keep` must be ≥ 1.
+ *
+ * @example
+ * ```ts
+ * await pruneCheckpoints('runs/score', 3)(); // Right(['step-000100'])
+ * ```
+ */
+export function pruneCheckpoints(
+  dir: string,
+  keep: number,
+): TE.TaskEither<ScorekitError, string[]> {
+  return async () => {
+    if (!Number.isInteger(keep) || keep < 1)
+      return E.left({
+        _tag: 'ConfigError',
+        path: 'keepLast',
+        message: `keepLast: expected an integer >= 1, got ${keep}`,
+      });
+    const latest = await latestCheckpoint(dir)();
+    if (E.isLeft(latest)) return latest;
+    let names: string[];
+    try {
+      names = (await readdir(dir)).filter((n) => stepFolder.test(n));
+    } catch (cause) {
+      return E.left({
+        _tag: 'IoError',
+        file: dir,
+        message: `${dir}: could not list: ${errorMessage(cause)}`,
+      });
+    }
+    names.sort((a, b) => Number(b.slice(5)) - Number(a.slice(5)));
+    const keepNames = new Set(names.slice(0, keep));
+    if (latest.right !== undefined) keepNames.add(basename(latest.right));
+    const removed: string[] = [];
+    for (const n of names) {
+      if (keepNames.has(n)) continue;
+      try {
+        await rm(join(dir, n), { recursive: true, force: true });
+      } catch (cause) {
+        return E.left({
+          _tag: 'IoError',
+          file: join(dir, n),
+          message: `${join(dir, n)}: could not delete: ${errorMessage(cause)}`,
+        });
+      }
+      removed.push(n);
+    }
+    return E.right(removed);
+  };
+}
+
+const stepFolder = /^step-\d+$/;
+
+/**
  * The path of the newest complete checkpoint under `dir` (read from `<dir>/latest`), or
  * `undefined` if none was written yet.
  *
@@ -304,11 +383,12 @@ export function latestCheckpoint(dir: string): TE.TaskEither<ScorekitError, stri
         message: `${file}: could not read: ${errorMessage(cause)}`,
       });
     }
-    if (!/^[\w.-]+$/.test(name))
+    // confined to `dir`: one step folder name, never '..', a path or an absolute name
+    if (!stepFolder.test(name))
       return E.left({
         _tag: 'CheckpointError',
         file,
-        message: `${file}: corrupt pointer '${name}'`,
+        message: `${file}: corrupt pointer '${printable(name, 80)}' (expected a step-NNNNNN folder name in ${dir})`,
       });
     const path = join(dir, name);
     const exists = await stat(path).then(
@@ -382,7 +462,7 @@ const readJson = async (file: string): Promise<E.Either<ScorekitError, unknown>>
     return E.left({
       _tag: 'CheckpointError',
       file,
-      message: `${file}: corrupt JSON: ${errorMessage(cause)}`,
+      message: printable(`${file}: corrupt JSON: ${errorMessage(cause)}`),
     });
   }
 };
@@ -392,7 +472,8 @@ const readJson = async (file: string): Promise<E.Either<ScorekitError, unknown>>
  * `template`: `state.json` against its arktype schema, every safetensors file for corruption
  * and truncation, and every tensor for presence, shape and dtype (params and EMA against
  * `template.params`, optimizer slots likewise, buffers against `template.buffers`). Any failure
- * is a `CheckpointError` naming the file (and tensor). Only after everything validated are
+ * is a `CheckpointError` naming the file (and tensor), as is a tensor holding NaN/±∞ or params /
+ * EMA beyond {@link maxAbsWeight} (diverged weights). Only after everything validated are
  * tensors created (owned by the caller) and the buffers assigned in place.
  *
  * @example
@@ -439,7 +520,19 @@ export function loadCheckpoint(
         const err = contents.left;
         return E.left(err._tag === 'IoError' ? { ...err, _tag: 'CheckpointError' } : err);
       }
-      return checkTensors(file, contents.right.tensors, specs);
+      const checked = checkTensors(file, contents.right.tensors, specs);
+      if (E.isLeft(checked)) return checked;
+      // weights that are not finite or have exploded are refused here, before anything uses them
+      const limit = kind === 'params' || kind === 'ema' ? maxAbsWeight : Number.POSITIVE_INFINITY;
+      const bad = firstInsane(checked.right, limit);
+      if (bad)
+        return E.left({
+          _tag: 'CheckpointError',
+          file,
+          tensor: bad.name,
+          message: `${file}: ${insaneMessage(bad, limit)}; this checkpoint cannot be used`,
+        });
+      return checked;
     };
     const params = await load('params', paramSpecs);
     if (E.isLeft(params)) return params;

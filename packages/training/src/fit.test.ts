@@ -414,4 +414,107 @@ describe('fit', () => {
       disposeParams(params);
     });
   });
+
+  it('reports every failure as a Left (loss, batch source, onStep), without a config', async () => {
+    await expectNoLeaksAsync(async () => {
+      const params = regressionParams();
+      const common = {
+        params,
+        key: key(0),
+        optimizer: adam(),
+        batches: batchStream((s) => regressionBatch(fold(key(1), s))),
+        steps: 5,
+      };
+      const throwing: Loss<Regression> = () => {
+        throw new Error('boom in the loss');
+      };
+      const fromLoss = await fit({ ...common, loss: throwing })();
+      expect(E.isLeft(fromLoss) && fromLoss.left.message).toMatch(
+        /fit: the loss threw at step 0: boom in the loss/,
+      );
+      const badBatches = await fit({
+        ...common,
+        loss: mse,
+        batches: batchStream((s) => {
+          if (s === 2) throw new Error('no batch 2');
+          return regressionBatch(fold(key(1), s));
+        }),
+      })();
+      expect(E.isLeft(badBatches) && badBatches.left.message).toMatch(
+        /the batch source threw at step 2: no batch 2/,
+      );
+      const badOnStep = await fit({
+        ...common,
+        loss: mse,
+        onStep: (i) => {
+          if (i.step === 1) throw new Error('log failed');
+        },
+      })();
+      expect(E.isLeft(badOnStep) && badOnStep.left).toMatchObject({
+        _tag: 'NumericError',
+        step: 1,
+      });
+      disposeParams(params);
+    });
+  });
+
+  it('yields to the event loop every step: a timer that aborts stops it after about a step', async () => {
+    await expectNoLeaksAsync(async () => {
+      const params = regressionParams();
+      const controller = new AbortController();
+      setTimeout(() => controller.abort(), 0);
+      const result = right(
+        await fit({
+          loss: mse,
+          params,
+          key: key(0),
+          optimizer: adam(),
+          batches: batchStream((s) => regressionBatch(fold(key(1), s))),
+          steps: 300,
+          signal: controller.signal,
+        })(),
+      );
+      expect(result.stopReason).toBe('aborted');
+      // setTimeout(0) fires after at most a few 1-ms-timer turns, not after 300 steps
+      expect(result.state.step).toBeLessThan(20);
+      disposeTrainState(result.state);
+      disposeParams(params);
+    });
+  });
+
+  it('stops when the weights explode, keeping the last sane checkpoint and naming its step', async () => {
+    await expectNoLeaksAsync(async () => {
+      const dir = join(root, 'explode');
+      // loss = −Σw: a constant gradient, so Adam moves w by exactly lr each step (3e5, 6e5, 9e5,
+      // 1.2e6 — the fourth is beyond the sane magnitude 1e6 of a weight)
+      const linear: Loss<tf.Tensor> = (p) =>
+        tf.tidy(() => {
+          const total = tf.neg(tf.sum(p['w']!)) as tf.Scalar;
+          return { total, terms: { linear: total } };
+        });
+      const params: Params = { w: tf.zeros([2]) };
+      const out = await fit({
+        loss: linear,
+        params,
+        key: key(0),
+        optimizer: adam({ lr: 3e5 }),
+        batches: batchStream(() => tf.zeros([1])),
+        steps: 10,
+        checkpointDir: dir,
+        checkpointEvery: 1,
+        keepLast: 2,
+      })();
+      if (E.isRight(out)) throw new Error('expected a NumericError');
+      expect(out.left._tag).toBe('NumericError');
+      expect(out.left.message).toMatch(
+        /refusing to save params\.safetensors at step 4: tensor 'w' holds 1200000 at index 0, beyond the sane magnitude/,
+      );
+      expect(out.left.message).toContain(
+        `the last good checkpoint (finite loss and weights) is ${join(dir, 'step-000003')}, step 3`,
+      );
+      // keepLast 2: only the two newest sane checkpoints remain
+      expect((await readdir(dir)).sort()).toEqual(['latest', 'step-000002', 'step-000003']);
+      disposeParams(params);
+    });
+  });
 });

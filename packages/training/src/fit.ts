@@ -1,9 +1,21 @@
-import { fold, type Key, type Params, type ScorekitError } from '@scorekit/core';
+import {
+  errorMessage,
+  fold,
+  type Key,
+  type Params,
+  type ScorekitError,
+  ScorekitException,
+} from '@scorekit/core';
 import * as tf from '@tensorflow/tfjs-core';
 import * as E from 'fp-ts/lib/Either.js';
 import type * as TE from 'fp-ts/lib/TaskEither.js';
 import { type BatchSource, batchSizeOf, openBatches } from './batches.js';
-import { saveCheckpoint, type TrainState } from './checkpoint.js';
+import {
+  latestCheckpoint,
+  pruneCheckpoints,
+  saveCheckpoint,
+  type TrainState,
+} from './checkpoint.js';
 import { globalNorm } from './clip.js';
 import type { Buffers, Loss } from './contracts.js';
 import { disposeEma, type Ema, emaInit, emaUpdate } from './ema.js';
@@ -49,11 +61,13 @@ interface FitCommon<B> {
   readonly checkpointDir?: string | undefined;
   /** Save every this many completed updates (and at the end / on abort). */
   readonly checkpointEvery?: number | undefined;
+  /** Keep only the newest this many checkpoints in `checkpointDir` (0 or absent: all). */
+  readonly keepLast?: number | undefined;
   readonly onStep?: ((info: StepInfo) => void | Promise<void>) | undefined;
   /** Stops after the current update; a checkpoint is written if `checkpointDir` is set. */
   readonly signal?: AbortSignal | undefined;
-  /** The resolved, JSON-serialisable run config saved as `config.json`. */
-  readonly config: unknown;
+  /** The resolved, JSON-serialisable run config saved as `config.json` (only with `checkpointDir`). */
+  readonly config?: unknown;
   /** Dispose every tensor of each batch after its update (default true: fit owns batches). */
   readonly disposeBatches?: boolean | undefined;
 }
@@ -96,7 +110,7 @@ export interface FitResume {
  *
  * @example
  * ```ts
- * const o: FitOptions<Batch> = { loss, optimizer: adam(), batches, steps: 10, params, key: key(0), config: {} };
+ * const o: FitOptions<Batch> = { loss, optimizer: adam(), batches, steps: 10, params, key: key(0) };
  * ```
  */
 export type FitOptions<B> = FitCommon<B> & (FitFresh | FitResume);
@@ -152,6 +166,28 @@ const cloneState = (s: TrainState): TrainState => ({
 const describe = (v: number) => (Number.isNaN(v) ? 'NaN' : String(v));
 
 /**
+ * Lets timers, I/O and signal handlers run (a macrotask turn: `setImmediate` in Node,
+ * `setTimeout(0)` elsewhere). Awaiting tensor data alone only drains microtasks, so without
+ * this a SIGINT handler would run only after the whole loop.
+ */
+const yieldToEventLoop = (): Promise<void> =>
+  new Promise((resolve) => {
+    if (typeof setImmediate === 'function') setImmediate(resolve);
+    else setTimeout(resolve, 0);
+  });
+
+/** A thrown value as a ScorekitError: a ScorekitException keeps its tag, anything else is a NumericError at `step`. */
+const thrownError = (where: string, step: number, cause: unknown): ScorekitError => {
+  if (cause instanceof ScorekitException)
+    return { ...cause.error, message: `fit: ${where} at step ${step}: ${cause.error.message}` };
+  return {
+    _tag: 'NumericError',
+    step,
+    message: `fit: ${where} threw at step ${step}: ${errorMessage(cause)}`,
+  };
+};
+
+/**
  * Trains `params` by minimising `loss` with `optimizer` (score_sde's `run_lib.train` loop,
  * Song et al. 2021 App. H; for DLSM classifiers, Chao et al. 2022 §5 / eq. 10): for each
  * update s = start, …, steps − 1 it takes the next batch, computes `loss(params, batch,
@@ -160,6 +196,12 @@ const describe = (v: number) => (Number.isNaN(v) ? 'NaN' : String(v));
  * stops with a `NumericError` naming the step and the term if one is NaN/±∞ (before any update,
  * so params stay finite and no bad checkpoint is written), applies the optimiser, updates the
  * EMA, saves a checkpoint every `checkpointEvery` updates (and at the end) and calls `onStep`.
+ *
+ * Every failure is a `Left`, never a rejected promise: bad options are a `ConfigError`; a loss,
+ * batch source or `onStep` that throws gives the thrown `ScorekitException`'s error (or a
+ * `NumericError` carrying the step) with the step in the message; a failed save its `IoError`.
+ * The loop yields to the event loop before every step, so an `AbortSignal` fired by a signal
+ * handler (SIGINT) or a timer stops it after the current step.
  *
  * Ownership: fit never disposes what the caller passed (params, resume state); it disposes
  * its own intermediates and each batch (unless `disposeBatches: false`). The returned state is
@@ -188,6 +230,9 @@ export function fit<B>(options: FitOptions<B>): TE.TaskEither<ScorekitError, Fit
     const every = options.checkpointEvery;
     if (every !== undefined && (!Number.isInteger(every) || every <= 0))
       return configError(`checkpointEvery must be an integer > 0 (was ${every})`);
+    const keepLast = options.keepLast ?? 0;
+    if (!Number.isInteger(keepLast) || keepLast < 0)
+      return configError(`keepLast must be an integer >= 0 (was ${keepLast})`);
     if (options.resume && options.params)
       return configError('give either params (fresh start) or resume, not both');
 
@@ -218,28 +263,61 @@ export function fit<B>(options: FitOptions<B>): TE.TaskEither<ScorekitError, Fit
     const disposeBatch = (batch: B) => {
       if (options.disposeBatches !== false) tf.dispose(batch as unknown as tf.TensorContainer);
     };
-    const save = async (): Promise<E.Either<ScorekitError, string>> =>
-      options.checkpointDir === undefined
-        ? E.left({ _tag: 'IoError', file: '', message: 'no checkpointDir' })
-        : saveCheckpoint(options.checkpointDir, {
-            state,
-            optimizer,
-            buffers: options.buffers,
-            config: options.config,
-          })();
+    const save = async (): Promise<E.Either<ScorekitError, string>> => {
+      if (options.checkpointDir === undefined)
+        return E.left({ _tag: 'IoError', file: '', message: 'no checkpointDir' });
+      const saved = await saveCheckpoint(options.checkpointDir, {
+        state,
+        optimizer,
+        buffers: options.buffers,
+        config: options.config,
+      })();
+      if (E.isLeft(saved) && saved.left._tag === 'NumericError')
+        return E.left({
+          ...saved.left,
+          message: `fit: ${saved.left.message}; ${await lastGood()}`,
+        });
+      if (E.isLeft(saved) || keepLast === 0) return saved;
+      const pruned = await pruneCheckpoints(options.checkpointDir, keepLast)();
+      return E.isLeft(pruned) ? pruned : saved;
+    };
 
-    const iterator = openBatches(options.batches, startStep);
+    // where to go back to after a numeric failure: the newest checkpoint (every saved one had
+    // finite, sane weights, see saveCheckpoint), with its step
+    const lastGood = async (): Promise<string> => {
+      if (options.checkpointDir === undefined) return 'no checkpoints (no checkpointDir)';
+      const latest =
+        checkpoint ??
+        (await latestCheckpoint(options.checkpointDir)().then((l) =>
+          E.isRight(l) ? l.right : undefined,
+        ));
+      return latest === undefined
+        ? `no checkpoint in ${options.checkpointDir}`
+        : `the last good checkpoint (finite loss and weights) is ${latest}, step ${Number(/step-(\d+)$/.exec(latest)?.[1] ?? Number.NaN)}`;
+    };
+    let iterator: ReturnType<typeof openBatches<B>>;
+    try {
+      iterator = openBatches(options.batches, startStep);
+    } catch (cause) {
+      release();
+      return E.left(thrownError('opening the batches', startStep, cause));
+    }
+    let where = 'the batch source';
+    let current = startStep;
     let stopReason: StopReason = 'completed';
     let last: StepInfo | undefined;
     let checkpoint: string | undefined;
     let savedStep = -1;
     try {
       for (let step = startStep; step < steps; step++) {
+        current = step;
+        await yieldToEventLoop();
         if (options.signal?.aborted) {
           stopReason = 'aborted';
           break;
         }
         const t0 = performance.now();
+        where = 'the batch source';
         const next = await iterator.next();
         if (next.done) {
           stopReason = 'exhausted';
@@ -249,6 +327,7 @@ export function fit<B>(options: FitOptions<B>): TE.TaskEither<ScorekitError, Fit
         let grads: Record<string, tf.Tensor> | undefined;
         let values: Float32Array;
         let termNames: string[];
+        where = 'the loss';
         try {
           const lg = lossAndGrads(loss, state.params, batch, fold(state.key, step));
           grads = { ...lg.grads };
@@ -286,10 +365,11 @@ export function fit<B>(options: FitOptions<B>): TE.TaskEither<ScorekitError, Fit
           return E.left({
             _tag: 'NumericError',
             step,
-            message: `fit: ${bad} at step ${step}; stopped before updating (params are those after ${step} updates); last checkpoint: ${checkpoint ?? 'none written by this run'}`,
+            message: `fit: ${bad} at step ${step}; stopped before updating (params are those after ${step} updates); ${await lastGood()}`,
           });
         }
         const batchSize = batchSizeOf(batch);
+        where = 'the optimizer update';
         const update = optimizer.update(grads, state.optimizer, state.params, step);
         tf.dispose(Object.values(grads));
         disposeBatch(batch);
@@ -331,6 +411,7 @@ export function fit<B>(options: FitOptions<B>): TE.TaskEither<ScorekitError, Fit
           imagesPerSecond: seconds > 0 ? batchSize / seconds : 0,
           ...(saved === undefined ? {} : { checkpoint: saved }),
         };
+        where = 'onStep';
         await options.onStep?.(last);
       }
       if (
@@ -347,9 +428,10 @@ export function fit<B>(options: FitOptions<B>): TE.TaskEither<ScorekitError, Fit
       }
     } catch (cause) {
       release();
-      throw cause;
+      return E.left(thrownError(where, current, cause));
     } finally {
-      await iterator.return?.();
+      // an error while closing the stream cannot lose a result: it is ignored
+      await Promise.resolve(iterator.return?.()).catch(() => undefined);
     }
     let result = state;
     if (!(own.params && own.optimizer && own.ema)) {

@@ -14,6 +14,8 @@ export * from './contracts.js';
 export * from './ema.js';
 export * from './fit.js';
 export * from './gradients.js';
+export * from './lock.js';
 export * from './optimizer.js';
+export * from './printable.js';
 export * from './safetensors.js';
 export * from './warmup.js';

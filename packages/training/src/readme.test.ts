@@ -25,7 +25,6 @@ describe('README example', () => {
         optimizer: adam({ lr: 0.05 }),
         ema: 0.99,
         steps: 300,
-        config: {},
         batches: batchStream((step) => normal(fold(key(1), step), [32])),
       })();
       if (run._tag === 'Left') throw new Error(run.left.message);
