@@ -1,5 +1,5 @@
 import { join } from 'node:path';
-import { type Key, key, split } from '@scorekit/core';
+import { type Key, key, logLikelihoodAtLabels, split } from '@scorekit/core';
 import {
   gatherImages,
   type ImageSet,
@@ -7,13 +7,7 @@ import {
   trainingBatches,
   unwrap,
 } from '@scorekit/datasets';
-import {
-  type LabelledBatch,
-  type Loss,
-  logLikelihoodAtLabels,
-  termValue,
-  tidyLossValue,
-} from '@scorekit/losses';
+import { type LabelledBatch, type Loss, termValue, tidyLossValue } from '@scorekit/losses';
 import {
   type AccuracyResult,
   type CasResult,
