@@ -1,6 +1,7 @@
 import { stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { ScorekitError } from '@scorekit/core';
+import { unwrap } from '@scorekit/core';
 import {
   binSource,
   cifar10,
@@ -13,7 +14,6 @@ import {
   imageFolderSource,
   readAll,
   readLabelNames,
-  unwrap,
 } from '@scorekit/datasets';
 import * as E from 'fp-ts/lib/Either.js';
 import type * as TE from 'fp-ts/lib/TaskEither.js';

@@ -10,6 +10,7 @@ import {
   type ScoreFn,
   split,
   uniformArray,
+  unwrap,
   type VeSde,
   veSde,
   veTime,
@@ -21,7 +22,6 @@ import {
   pointsOfClass,
   trainingPointBatches,
   twoMoons,
-  unwrap,
 } from '@scorekit/datasets';
 import { type Progress, progressBar } from '@scorekit/example-kit';
 import { classifierObjective, dsm, type LabelledBatch, type Loss } from '@scorekit/losses';

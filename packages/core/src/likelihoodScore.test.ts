@@ -116,7 +116,8 @@ describe('likelihoodScore', () => {
       [0.5, -1],
       [2, 0.25],
     ]);
-    const net = (w: tf.Tensor) => (xx: tf.Tensor) => tf.matMul(xx as tf.Tensor2D, w as tf.Tensor2D);
+    const net = (w: tf.Tensor) => (xx: tf.Tensor) =>
+      tf.matMul(xx as tf.Tensor2D, w as tf.Tensor2D) as tf.Tensor2D;
     expectNoLeaks(() => {
       const out = logLikelihoodAndScore(net(w0), x, t, y);
       const direct = net(w0)(x);
@@ -132,7 +133,7 @@ describe('likelihoodScore', () => {
       };
       const twice = (w: tf.Tensor) => {
         const p = tf.softmax(net(w)(x));
-        const g = likelihoodScore(net(w) as never)(x, t, y);
+        const g = likelihoodScore(net(w))(x, t, y);
         return tf.add(tf.sum(tf.mul(p, tf.log(p))), tf.sum(tf.square(g))) as tf.Scalar;
       };
       const a = tf.tidy(() => arr(tf.grad(once)(w0)));
