@@ -52,7 +52,7 @@ describe('the guide’s pieces', () => {
         const guided = clippedGuidance(score, logits, [1, 1], { scale, ratio: 0.5 })(x, t);
         const p = tf.softmax(logits(x)).arraySync();
         const g = p.map((r) => [-3 - 3 * (r[0]! - r[1]!), 0]);
-        const out = guided.arraySync();
+        const out = guided.arraySync() as number[][];
         const sArr = s.arraySync();
         for (let b = 0; b < 2; b++) {
           const gn = Math.abs(g[b]![0]!);
