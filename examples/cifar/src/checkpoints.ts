@@ -7,8 +7,8 @@ import {
   type Params,
   parseConfig,
   type ScorekitError,
+  unwrap,
 } from '@scorekit/core';
-import { unwrap } from '@scorekit/datasets';
 import { checkJsonValue } from '@scorekit/example-kit';
 import {
   type Buffers,

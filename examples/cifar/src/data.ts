@@ -1,6 +1,7 @@
 import { stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { ScorekitError } from '@scorekit/core';
+import { unwrap } from '@scorekit/core';
 import {
   binSource,
   cifar10Layout,
@@ -10,7 +11,6 @@ import {
   type ImageSource,
   readAll,
   readLabelNames,
-  unwrap,
 } from '@scorekit/datasets';
 import { cifar10, cifar10ClassNames, imageFolderSource } from '@scorekit/datasets/node';
 import * as E from 'fp-ts/lib/Either.js';

@@ -1,19 +1,7 @@
 import { join } from 'node:path';
-import { type Key, key, split } from '@scorekit/core';
-import {
-  gatherImages,
-  type ImageSet,
-  type ImageShape,
-  trainingBatches,
-  unwrap,
-} from '@scorekit/datasets';
-import {
-  type LabelledBatch,
-  type Loss,
-  logLikelihoodAtLabels,
-  termValue,
-  tidyLossValue,
-} from '@scorekit/losses';
+import { type Key, key, logLikelihoodAtLabels, split, unwrap } from '@scorekit/core';
+import { gatherImages, type ImageSet, type ImageShape, trainingBatches } from '@scorekit/datasets';
+import { type LabelledBatch, type Loss, termValue, tidyLossValue } from '@scorekit/losses';
 import {
   type AccuracyResult,
   type CasResult,

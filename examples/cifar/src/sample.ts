@@ -1,7 +1,7 @@
 import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { fold, key, veSde } from '@scorekit/core';
-import { type ImageShape, unwrap } from '@scorekit/datasets';
+import { fold, key, unwrap, veSde } from '@scorekit/core';
+import type { ImageShape } from '@scorekit/datasets';
 import { progressBar } from '@scorekit/example-kit';
 import { bindLogits, bindScore } from '@scorekit/models';
 import { classifierGuidance, pcSampler } from '@scorekit/samplers';

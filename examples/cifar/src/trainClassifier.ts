@@ -1,6 +1,6 @@
 import { join } from 'node:path';
-import { type Key, key, type ScoreFn, split, veSde } from '@scorekit/core';
-import { type ImageSet, imageBatch, unwrap } from '@scorekit/datasets';
+import { type Key, key, type ScoreFn, split, unwrap, veSde } from '@scorekit/core';
+import { type ImageSet, imageBatch } from '@scorekit/datasets';
 import { checkOutputDir } from '@scorekit/example-kit';
 import { classifierObjective } from '@scorekit/losses';
 import { type AccuracyResult, classifierAccuracy, type LabelledImages } from '@scorekit/metrics';

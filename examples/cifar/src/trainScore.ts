@@ -1,6 +1,5 @@
 import { join } from 'node:path';
-import { fold, type Key, key, split, veSde } from '@scorekit/core';
-import { unwrap } from '@scorekit/datasets';
+import { fold, type Key, key, split, unwrap, veSde } from '@scorekit/core';
 import { checkOutputDir } from '@scorekit/example-kit';
 import { dsm } from '@scorekit/losses';
 import { parametricScore, scoreUnet } from '@scorekit/models';

@@ -1,5 +1,6 @@
 import type { Key } from '@scorekit/core';
-import { type ImageBatch, type ImageSet, trainingBatches, unwrap } from '@scorekit/datasets';
+import { unwrap } from '@scorekit/core';
+import { type ImageBatch, type ImageSet, trainingBatches } from '@scorekit/datasets';
 import { progressBar } from '@scorekit/example-kit';
 import {
   disposeTrainState,

@@ -1,6 +1,6 @@
 import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
-import { unwrap } from '@scorekit/datasets';
+import { unwrap } from '@scorekit/core';
 import { writeFileAtomic } from '@scorekit/training';
 import type { ToyConfig } from './config.js';
 import type { ClassifierMethod, ToyRun } from './pipeline.js';

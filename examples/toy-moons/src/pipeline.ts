@@ -2,12 +2,15 @@ import {
   type Key,
   key,
   type LogitsFn,
+  likelihoodScore,
+  logLikelihoodAtLabels,
   normalArray,
   type Params,
   permutation,
   type ScoreFn,
   split,
   uniformArray,
+  unwrap,
   type VeSde,
   veSde,
   veTime,
@@ -19,16 +22,9 @@ import {
   pointsOfClass,
   trainingPointBatches,
   twoMoons,
-  unwrap,
 } from '@scorekit/datasets';
 import { type Progress, progressBar } from '@scorekit/example-kit';
-import {
-  classifierObjective,
-  dsm,
-  type LabelledBatch,
-  type Loss,
-  logLikelihoodAtLabels,
-} from '@scorekit/losses';
+import { classifierObjective, dsm, type LabelledBatch, type Loss } from '@scorekit/losses';
 import { type ConditionalScores, featureSet, prdc, scoreErrors } from '@scorekit/metrics';
 import {
   bindLogits,
@@ -40,7 +36,7 @@ import {
   toyClassifier,
   toyScoreModel,
 } from '@scorekit/models';
-import { likelihoodScore, pcSampler } from '@scorekit/samplers';
+import { pcSampler } from '@scorekit/samplers';
 import { adam, type FitResult, fit, type TrainState } from '@scorekit/training';
 import * as tf from '@tensorflow/tfjs-core';
 import type { ToyConfig } from './config.js';
@@ -223,51 +219,22 @@ async function trainClassifier(
   return { model, vars: { params, buffers: vars.buffers } };
 }
 
-/** σ [B] → the VE time t [B] of the training SDE, t = ln(σ/σ_min)/ln(σ_max/σ_min). */
-const timeOfSigma = (sde: VeSde, sigma: tf.Tensor1D): tf.Tensor1D =>
-  tf.tidy(() =>
-    tf.div(
-      tf.log(tf.div(sigma, sde.config.sigmaMin)),
-      Math.log(sde.config.sigmaMax / sde.config.sigmaMin),
-    ),
-  ) as tf.Tensor1D;
-
-/** A classifier-based conditional model S_P = α g + s (Chao et al. 2022, eq. 4), over σ. */
-function classifierScores(
-  sde: VeSde,
-  prior: ScoreFn,
-  logits: LogitsFn,
-  alpha: number,
-): ConditionalScores {
-  const likelihood = (x: tf.Tensor, y: tf.Tensor1D, sigma: tf.Tensor1D) =>
-    tf.tidy(() => likelihoodScore(logits, y)(x, timeOfSigma(sde, sigma)));
+/** A classifier-based conditional model S_P = α g + s (Chao et al. 2022, eq. 4), over t. */
+function classifierScores(prior: ScoreFn, logits: LogitsFn, alpha: number): ConditionalScores {
+  const likelihood = likelihoodScore(logits);
   return {
     likelihood,
-    posterior: (x, y, sigma) =>
-      tf.tidy(() =>
-        tf.add(prior(x, timeOfSigma(sde, sigma)), tf.mul(alpha, likelihood(x, y, sigma))),
-      ),
+    posterior: (x, t, y) => tf.tidy(() => tf.add(prior(x, t), tf.mul(alpha, likelihood(x, t, y)))),
   };
 }
 
 /** Posterior score matching: one score model per class; its implied likelihood is s_y − s. */
-function posteriorScores(
-  sde: VeSde,
-  prior: ScoreFn,
-  perClass: readonly ScoreFn[],
-): ConditionalScores {
+function posteriorScores(prior: ScoreFn, perClass: readonly ScoreFn[]): ConditionalScores {
   // every evaluation batch is of one class (scoreErrors and the samplers label whole batches)
-  const pick = (x: tf.Tensor, y: tf.Tensor1D, t: tf.Tensor1D) => {
-    const c = y.dataSync()[0]!;
-    return perClass[c]!(x, t);
-  };
+  const pick = (x: tf.Tensor, t: tf.Tensor1D, y: tf.Tensor1D) => perClass[y.dataSync()[0]!]!(x, t);
   return {
-    posterior: (x, y, sigma) => tf.tidy(() => pick(x, y, timeOfSigma(sde, sigma))),
-    likelihood: (x, y, sigma) =>
-      tf.tidy(() => {
-        const t = timeOfSigma(sde, sigma);
-        return tf.sub(pick(x, y, t), prior(x, t));
-      }),
+    posterior: pick,
+    likelihood: (x, t, y) => tf.tidy(() => tf.sub(pick(x, t, y), prior(x, t))),
   };
 }
 
@@ -279,8 +246,8 @@ function oracleConditionalScores(
 ): ConditionalScores {
   const at = (y: tf.Tensor1D) => classes[y.dataSync()[0]!]!;
   return {
-    posterior: (x, y) => parzenScore(at(y), x as tf.Tensor2D, sigma),
-    likelihood: (x, y) =>
+    posterior: (x, _t, y) => parzenScore(at(y), x as tf.Tensor2D, sigma),
+    likelihood: (x, _t, y) =>
       tf.tidy(() =>
         tf.sub(
           parzenScore(at(y), x as tf.Tensor2D, sigma),
@@ -308,6 +275,7 @@ async function sampleAtSigma(
   cfg: ToyConfig,
   scores: ConditionalScores,
   c: number,
+  time: number,
   k: Key,
   signal?: AbortSignal,
 ): Promise<tf.Tensor2D> {
@@ -319,8 +287,8 @@ async function sampleAtSigma(
     N: cfg.evaluation.samplerSteps,
   });
   const y = tf.fill([n], c, 'int32') as tf.Tensor1D;
-  const s = tf.fill([n], sigma) as tf.Tensor1D;
-  const score: ScoreFn = (x) => scores.posterior(x, y, s);
+  const s = tf.fill([n], time) as tf.Tensor1D;
+  const score: ScoreFn = (x) => scores.posterior(x, s, y);
   try {
     const out = await pcSampler(
       score,
@@ -444,9 +412,10 @@ export async function runToyMoons(cfg: ToyConfig, options: RunOptions = {}): Pro
         curves[method] = points;
         evaluate = (model, params, step) => {
           const logits = bindLogits(model, { params, buffers: {} }, sde);
-          const errors = scoreErrors(classifierScores(sde, prior, logits, 1), oracle, grid, {
+          const errors = scoreErrors(classifierScores(prior, logits, 1), oracle, grid, {
             sigma,
             alpha: 1,
+            sde,
           });
           points.push({
             step,
@@ -485,20 +454,19 @@ export async function runToyMoons(cfg: ToyConfig, options: RunOptions = {}): Pro
       {
         method: 'Base',
         description: 'CE classifier, α = 1',
-        scores: classifierScores(sde, prior, logitsOf('crossEntropy'), 1),
+        scores: classifierScores(prior, logitsOf('crossEntropy'), 1),
         alpha: 1,
       },
       {
         method: 'Scaling',
         description: `CE classifier, α = ${alpha}`,
-        scores: classifierScores(sde, prior, logitsOf('crossEntropy'), alpha),
+        scores: classifierScores(prior, logitsOf('crossEntropy'), alpha),
         alpha,
       },
       {
         method: 'Posterior SM',
         description: 'one score model per class; likelihood = s_y − s',
         scores: posteriorScores(
-          sde,
           prior,
           classScoreModels.map((m) => bindScore(m.model, m.vars, sde)),
         ),
@@ -507,13 +475,13 @@ export async function runToyMoons(cfg: ToyConfig, options: RunOptions = {}): Pro
       {
         method: 'DLSM only',
         description: 'DLSM classifier, α = 1',
-        scores: classifierScores(sde, prior, logitsOf('dlsm'), 1),
+        scores: classifierScores(prior, logitsOf('dlsm'), 1),
         alpha: 1,
       },
       {
         method: 'Ours',
         description: `DLSM + ${cfg.classifier.lambda}·CE classifier, α = 1`,
-        scores: classifierScores(sde, prior, logitsOf('total'), 1),
+        scores: classifierScores(prior, logitsOf('total'), 1),
         alpha: 1,
       },
       {
@@ -539,6 +507,7 @@ export async function runToyMoons(cfg: ToyConfig, options: RunOptions = {}): Pro
           sigma,
           alpha: cand.alpha,
           classes: [0, 1],
+          sde,
         });
         const perClass: ClassScores[] = [];
         const samplesHost: Float32Array[] = [];
@@ -548,6 +517,7 @@ export async function runToyMoons(cfg: ToyConfig, options: RunOptions = {}): Pro
             cfg,
             cand.scores,
             c,
+            errors.time,
             split(kSamples[i]!, 2)[c]!,
             signal,
           );
@@ -557,8 +527,8 @@ export async function runToyMoons(cfg: ToyConfig, options: RunOptions = {}): Pro
           fieldHost.push(
             tf.tidy(() => {
               const y = tf.fill([grid.shape[0]], c, 'int32') as tf.Tensor1D;
-              const s = tf.fill([grid.shape[0]], sigma) as tf.Tensor1D;
-              return hostOf(tf.mul(cand.alpha, cand.scores.likelihood(grid, y, s)));
+              const t = tf.fill([grid.shape[0]], errors.time) as tf.Tensor1D;
+              return hostOf(tf.mul(cand.alpha, cand.scores.likelihood(grid, t, y)));
             }),
           );
           const ce = errors.perClass.find((e) => e.label === c)!;

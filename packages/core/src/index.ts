@@ -8,10 +8,13 @@ import './secondOrder.js'; // registers second-order-safe gradients before anyth
  */
 export * from './config.js';
 export * from './errors.js';
+export * from './labels.js';
+export * from './likelihoodScore.js';
 export * from './noise.js';
 export * from './random.js';
 export * from './sde/index.js';
 export * from './secondOrder.js';
 export * from './tensor.js';
 export * from './types.js';
+export * from './unwrap.js';
 export * from './wasmKernels.js';

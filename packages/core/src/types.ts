@@ -27,3 +27,11 @@ export type ParametricFn<Out extends Tensor = Tensor> = (
   x: Tensor,
   t: Tensor1D,
 ) => Out;
+
+/**
+ * A conditional score s(x, t | y) ≈ ∇ₓ log p_t(x | y), or a likelihood score ∇ₓ log p_t(y | x)
+ * (Chao et al. 2022, eq. 3): batch-first `x` [B, ...], per-sample times `t` [B] and int32
+ * labels `y` [B]; returns a tensor shaped like `x`. The one signature used by the samplers'
+ * guidance, the losses and the metrics' score errors.
+ */
+export type ConditionalScoreFn = (x: Tensor, t: Tensor1D, y: Tensor1D) => Tensor;

@@ -1,6 +1,6 @@
 import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { fold, key, permutation, ScorekitException, split } from '@scorekit/core';
+import { fold, key, permutation, ScorekitException, split, unwrap } from '@scorekit/core';
 import { expectNoLeaks, expectNoLeaksAsync } from '@scorekit/core/testing';
 import * as tf from '@tensorflow/tfjs-core';
 import { describe, expect, it } from 'vitest';
@@ -16,7 +16,6 @@ import {
 } from './batches.js';
 import { binSource, cifar10Layout, encodeRecords } from './cifarBinary.js';
 import { type ImageSet, imageBytes } from './imageSet.js';
-import { unwrap } from './io.js';
 import { twoMoons } from './moons.js';
 import { tempDir } from './testing/sharedData.js';
 

@@ -1,9 +1,16 @@
-import { fold, type Key, parseConfig, permutation, ScorekitException, split } from '@scorekit/core';
+import {
+  fold,
+  type Key,
+  parseConfig,
+  permutation,
+  ScorekitException,
+  split,
+  unwrap,
+} from '@scorekit/core';
 import * as tf from '@tensorflow/tfjs-core';
 import { type } from 'arktype';
 import { dequantize, randomFlip, scaler } from './augment.js';
 import { batchFromBytes, gatherImages, type ImageBatch, type ImageSet } from './imageSet.js';
-import { unwrap } from './io.js';
 import { type PointBatch, type PointSet, pointBatch } from './pointSet.js';
 import { selectIndices, selectionConfig } from './selection.js';
 import type { ImageSource } from './source.js';

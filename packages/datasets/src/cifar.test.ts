@@ -1,11 +1,12 @@
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
+import { unwrap } from '@scorekit/core';
 import * as E from 'fp-ts/lib/Either.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { cifar100Split } from './cifar.js';
 import { binSource, cifar10Layout } from './cifarBinary.js';
 import { channelMean, classCounts } from './imageSet.js';
-import { readLabelNames, unwrap } from './io.js';
+import { readLabelNames } from './io.js';
 import { readAll, streamImages } from './source.js';
 import { sharedDataDir, tempDir } from './testing/sharedData.js';
 

@@ -1,9 +1,9 @@
 import { readdir, stat } from 'node:fs/promises';
 import { join } from 'node:path';
-import { type ScorekitError, ScorekitException } from '@scorekit/core';
+import { type ScorekitError, ScorekitException, unwrap } from '@scorekit/core';
 import type * as TE from 'fp-ts/lib/TaskEither.js';
 import { binSource, cifar10Layout, cifar100Layout, pixelsOnlyLayout } from './cifarBinary.js';
-import { formatError, readLabelNames, tryIo, unwrap } from './io.js';
+import { formatError, readLabelNames, tryIo } from './io.js';
 import type { ImageSource } from './source.js';
 
 /**

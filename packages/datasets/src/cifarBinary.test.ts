@@ -1,6 +1,6 @@
 import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { ScorekitException } from '@scorekit/core';
+import { ScorekitException, unwrap } from '@scorekit/core';
 import * as E from 'fp-ts/lib/Either.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { cifar10, cifar10ClassNames, cifar100 } from './cifar.js';
@@ -12,7 +12,6 @@ import {
   encodeRecords,
   recordBytes,
 } from './cifarBinary.js';
-import { unwrap } from './io.js';
 import { readAll, streamImages } from './source.js';
 import { tempDir } from './testing/sharedData.js';
 

@@ -1,8 +1,8 @@
-import { type ScorekitError, ScorekitException } from '@scorekit/core';
+import { type ScorekitError, ScorekitException, unwrap } from '@scorekit/core';
 import * as E from 'fp-ts/lib/Either.js';
 import * as TE from 'fp-ts/lib/TaskEither.js';
 import { cifarShape, type ImageShape, imageBytes } from './imageSet.js';
-import { fileSize, formatError, readRange, tryIo, unwrap } from './io.js';
+import { fileSize, formatError, readRange, tryIo } from './io.js';
 import { checkIndices, type ImageSource } from './source.js';
 
 /**

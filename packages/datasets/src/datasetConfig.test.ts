@@ -1,9 +1,9 @@
 import { join } from 'node:path';
+import { unwrap } from '@scorekit/core';
 import * as E from 'fp-ts/lib/Either.js';
 import { describe, expect, it } from 'vitest';
 import { openDataset } from './datasetConfig.js';
 import { classCounts } from './imageSet.js';
-import { unwrap } from './io.js';
 import { sharedDataDir } from './testing/sharedData.js';
 
 const data = sharedDataDir();

@@ -1,12 +1,12 @@
 import { mkdir, readdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
+import { unwrap } from '@scorekit/core';
 import * as E from 'fp-ts/lib/Either.js';
 import { PNG } from 'pngjs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { cifar10ClassNames } from './cifar.js';
 import { imageFolderSource, readImageFolder } from './imageFolder.js';
 import { channelMean, classCounts } from './imageSet.js';
-import { unwrap } from './io.js';
 import { encodePng } from './node/pngCodec.js';
 import { sharedDataDir, tempDir } from './testing/sharedData.js';
 

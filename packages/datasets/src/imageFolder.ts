@@ -1,11 +1,11 @@
 import { closeSync, openSync, readFileSync, readSync } from 'node:fs';
 import { readdir } from 'node:fs/promises';
 import { join } from 'node:path';
-import { type ScorekitError, ScorekitException } from '@scorekit/core';
+import { type ScorekitError, ScorekitException, unwrap } from '@scorekit/core';
 import * as E from 'fp-ts/lib/Either.js';
 import * as TE from 'fp-ts/lib/TaskEither.js';
 import { cifarShape, type ImageSet, type ImageShape, imageBytes } from './imageSet.js';
-import { formatError, ioError, tryIo, unwrap } from './io.js';
+import { formatError, ioError, tryIo } from './io.js';
 import { decodePng } from './node/pngCodec.js';
 import { checkPngHeader, pngHeader, pngHeaderBytes } from './png.js';
 import { checkIndices, type ImageSource, readAll, type StreamOptions } from './source.js';

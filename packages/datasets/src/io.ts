@@ -1,5 +1,4 @@
 import { errorMessage, type ScorekitError, ScorekitException } from '@scorekit/core';
-import * as E from 'fp-ts/lib/Either.js';
 import * as TE from 'fp-ts/lib/TaskEither.js';
 
 type NodeFs = typeof import('node:fs/promises');
@@ -66,21 +65,6 @@ export function tryIo<A>(
   return TE.tryCatch(f, (cause) =>
     cause instanceof ScorekitException ? cause.error : ioError(file, what, cause),
   );
-}
-
-/**
- * Runs a TaskEither and returns its value, throwing a {@link ScorekitException} on `Left`:
- * how the async iterables of this package surface errors (Krizhevsky 2009 readers).
- *
- * @example
- * ```ts
- * const source = await unwrap(cifar10('data/cifar-10-batches-bin', { split: 'test' }));
- * ```
- */
-export async function unwrap<A>(task: TE.TaskEither<ScorekitError, A>): Promise<A> {
-  const result = await task();
-  if (E.isLeft(result)) throw new ScorekitException(result.left);
-  return result.right;
 }
 
 /**

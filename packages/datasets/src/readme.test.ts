@@ -1,7 +1,7 @@
 // The example of README.md: the imports and the lines between the markers are identical to
 // the README; only `data` (where the CIFAR files are) differs. Keep the two in sync.
 import { join } from 'node:path';
-import { key } from '@scorekit/core';
+import { key, unwrap } from '@scorekit/core';
 import { expectNoLeaksAsync } from '@scorekit/core/testing';
 import * as ds from '@scorekit/datasets';
 import { cifar100Split } from '@scorekit/datasets/node';
@@ -13,8 +13,8 @@ it('README example runs', async () => {
   const data = sharedDataDir();
   const seen = await expectNoLeaksAsync(async () => {
     // ---- README example ----
-    const source = await ds.unwrap(cifar100Split(join(data, 'cifar100/test-bin')));
-    const set = await ds.unwrap(ds.readAll(source, { selection: { classes: [0, 1] } }));
+    const source = await unwrap(cifar100Split(join(data, 'cifar100/test-bin')));
+    const set = await unwrap(ds.readAll(source, { selection: { classes: [0, 1] } }));
     const config = { batchSize: 64, shuffle: true, flip: true };
     let images = 0;
     for (const b of ds.batches(set, config, { key: key(0), epoch: 0 })) {

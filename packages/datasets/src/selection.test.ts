@@ -1,6 +1,6 @@
+import { unwrap } from '@scorekit/core';
 import { describe, expect, it } from 'vitest';
 import { gatherImages, type ImageSet } from './imageSet.js';
-import { unwrap } from './io.js';
 import { selectIndices } from './selection.js';
 import { fromImageSet, readAll, subset } from './source.js';
 

@@ -1,8 +1,8 @@
 import type { ScorekitError } from '@scorekit/core';
-import { shapeError } from '@scorekit/core';
+import { shapeError, unwrap } from '@scorekit/core';
 import * as TE from 'fp-ts/lib/TaskEither.js';
 import { concatImages, gatherImages, type ImageSet, type ImageShape } from './imageSet.js';
-import { tryIo, unwrap } from './io.js';
+import { tryIo } from './io.js';
 import { type SelectionInput, selectIndices } from './selection.js';
 
 /**

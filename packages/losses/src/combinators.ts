@@ -21,9 +21,9 @@ export function weighted(lambda: number): <B>(loss: Loss<B>) => Loss<B> {
       message: `weighted: lambda must be a finite number (was ${lambda})`,
       path: 'lambda',
     });
-  return (loss) => (params, batch, key) =>
+  return (loss) => (params, batch, key, scope) =>
     tidyLossValue(() => {
-      const v = loss(params, batch, key);
+      const v = loss(params, batch, key, scope);
       const terms: Record<string, tf.Scalar> = {};
       for (const [name, term] of Object.entries(v.terms)) terms[name] = tf.mul(term, lambda);
       return { total: tf.mul(v.total, lambda) as tf.Scalar, terms };
@@ -52,9 +52,9 @@ export function renamed(renaming: Renaming): <B>(loss: Loss<B>) => Loss<B> {
       : typeof renaming === 'string'
         ? (name: string) => `${renaming}/${name}`
         : (name: string) => renaming[name] ?? name;
-  return (loss) => (params, batch, key) =>
+  return (loss) => (params, batch, key, scope) =>
     tidyLossValue(() => {
-      const v = loss(params, batch, key);
+      const v = loss(params, batch, key, scope);
       const parts: LossValue[] = Object.entries(v.terms).map(([name, term]) => ({
         total: tf.scalar(0),
         terms: { [rename(name)]: term },
@@ -82,5 +82,5 @@ export function independentNoise(tag: number): <B>(loss: Loss<B>) => Loss<B> {
       message: `independentNoise: tag must be a non-negative integer (was ${tag})`,
       path: 'tag',
     });
-  return (loss) => (params, batch, key) => loss(params, batch, fold(key, tag));
+  return (loss) => (params, batch, key, scope) => loss(params, batch, fold(key, tag), scope);
 }

@@ -1,8 +1,15 @@
-import { fold, key, normal, type Params, type ScoreFn, veSde } from '@scorekit/core';
+import {
+  fold,
+  key,
+  likelihoodScore,
+  normal,
+  type Params,
+  type ScoreFn,
+  veSde,
+} from '@scorekit/core';
 import * as tf from '@tensorflow/tfjs-core';
 import { describe, expect, it } from 'vitest';
 import { dlsm } from './dlsm.js';
-import { likelihoodScore } from './likelihoodScore.js';
 import type { LabelledBatch } from './loss.js';
 import { perturb } from './perturb.js';
 
@@ -113,7 +120,7 @@ const chunk = (k: number, batch: number): LabelledBatch =>
 const explicitLoss = (params: Params, batch: LabelledBatch, k: ReturnType<typeof key>, w: number) =>
   tf.tidy(() => {
     const { xTilde, t, std } = perturb(sde, batch.x, k, 0);
-    const g = likelihoodScore((x, tt) => family(params, x, tt), xTilde, t, batch.y);
+    const g = likelihoodScore((x, tt) => family(params, x, tt))(xTilde, t, batch.y);
     const r = tf.mul(
       tf.sub(g, trueLikelihoodScore(xTilde, t, batch.y)),
       tf.reshape(tf.pow(std, w), [-1, 1]),

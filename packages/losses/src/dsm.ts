@@ -5,6 +5,7 @@ import { type Loss, termValue, tidyLossValue } from './loss.js';
 import { requireFunction, requireSde } from './options.js';
 import { perturb } from './perturb.js';
 import { reducePerSample } from './reduce.js';
+import { applyWeighting, type Weighting } from './weighting.js';
 
 /**
  * JSON config of {@link dsm}. `weighting` chooses λ(t) and the reduction over dimensions of
@@ -38,8 +39,13 @@ export type DsmConfig = typeof dsmConfig.infer;
 /** {@link dsmConfig} as written: every field optional. */
 export type DsmConfigInput = typeof dsmConfig.inferIn;
 
-/** Options of {@link dsm}: the JSON config plus the SDE and the parametric score. */
-export type DsmOptions = DsmConfigInput & {
+/**
+ * Options of {@link dsm}: the JSON config plus the SDE and the parametric score. `weighting`
+ * is one of the names of {@link dsmConfig} or any {@link Weighting} λ(t, σ), which gives per
+ * sample mean_d λ (s + z/σ)² (so `sigmaPower(w)` equals `'sigmaPower'` with that w).
+ */
+export type DsmOptions = Omit<DsmConfigInput, 'weighting'> & {
+  readonly weighting?: DsmConfigInput['weighting'] | Weighting;
   /** The forward SDE whose kernel p_{0t} perturbs the data. */
   readonly sde: Sde;
   /** The score model s(x, t; θ) as `(params, x, t) → [B, ...]`. */
@@ -53,6 +59,7 @@ export type DsmOptions = DsmConfigInput & {
  * (x − x̃)/σ²). λ and the reduction follow `weighting` (see {@link dsmConfig}); the batch
  * mean of the per-sample losses is the term `dsm`. Stage 1 of Chao et al. 2022 (the
  * unconditional score model). Accepts `{ x }` or a labelled batch; noise follows `lossKeys`.
+ * `weighting` may also be any {@link Weighting} λ(t, σ): per sample mean_d λ (s + z/σ)².
  *
  * @example
  * ```ts
@@ -61,7 +68,9 @@ export type DsmOptions = DsmConfigInput & {
  * ```
  */
 export function dsm(options: DsmOptions): Loss<{ readonly x: tf.Tensor }> {
-  const { sde, score, ...json } = options;
+  const { sde, score, weighting: given, ...rest } = options;
+  const custom = typeof given === 'function' ? given : undefined;
+  const json = custom ? rest : { ...rest, ...(given === undefined ? {} : { weighting: given }) };
   const config = parseConfig(dsmConfig, json, 'dsm');
   requireSde(sde, 'dsm');
   requireFunction(score, 'dsm', 'score', 'a ParametricFn (params, x, t) → score');
@@ -74,6 +83,11 @@ export function dsm(options: DsmOptions): Loss<{ readonly x: tf.Tensor }> {
         shapeError('dsm: score', `shape [${batch.x.shape}] (like x)`, `shape [${s.shape}]`);
       const sigma = perSample(std, s.rank);
       let perSampleLoss: tf.Tensor1D;
+      if (custom) {
+        const lambda = applyWeighting(custom, t, std, 'dsm: weighting');
+        const r = reducePerSample(tf.square(tf.add(s, tf.div(z, sigma))), 'mean');
+        return termValue('dsm', tf.mean(tf.mul(r, lambda)) as tf.Scalar);
+      }
       switch (weighting) {
         case 'sigma2':
           perSampleLoss = reducePerSample(tf.square(tf.add(tf.mul(s, sigma), z)), 'halfSum');

@@ -1,5 +1,6 @@
 import type { Key, Params } from '@scorekit/core';
 import * as tf from '@tensorflow/tfjs-core';
+import type { SharingScope } from './sharing.js';
 
 /**
  * The value of a loss at one batch: the scalar to minimise and its named terms (each already
@@ -11,12 +12,19 @@ export interface LossValue {
 }
 
 /**
- * A loss is a value: `(params, batch, key) → { total, terms }`. Pure apart from tfjs's
+ * A loss is a value: `(params, batch, key, scope?) → { total, terms }`. Pure apart from tfjs's
  * allocation; all randomness comes from `key`. Returned tensors are owned by the caller.
  * Training differentiates `total` with respect to `params` (Chao et al. 2022, eq. 10 needs a
- * second-order derivative when the loss contains an input gradient).
+ * second-order derivative when the loss contains an input gradient). `scope` is the
+ * {@link SharingScope} that `sum` passes to its terms so they can share one perturbation and
+ * forward pass; callers evaluating a loss on its own leave it out, and combinators pass it on.
  */
-export type Loss<Batch> = (params: Params, batch: Batch, key: Key) => LossValue;
+export type Loss<Batch> = (
+  params: Params,
+  batch: Batch,
+  key: Key,
+  scope?: SharingScope,
+) => LossValue;
 
 /** A labelled batch: images or points `x` [B, ...] in model space and int32 labels `y` [B]. */
 export interface LabelledBatch {

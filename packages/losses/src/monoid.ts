@@ -76,8 +76,10 @@ export const lossValueMonoid: Monoid<LossValue> = {
  * `lossKeys(key)`, so terms that perturb the same batch with the same SDE and ε see the same
  * x̃ — as the reference DLSM code, which computes DLSM and CE from one perturbed batch — and
  * adding or removing a term never changes the others' noise. Wrap a term in
- * `independentNoise(tag)` to give it its own noise. Terms evaluating the same classifier at
- * the same x̃ share one forward pass (see `withSharing`). `sum()` is the zero loss.
+ * `independentNoise(tag)` to give it its own noise. Every term receives the sum's
+ * {@link SharingScope} (a fresh one, or the scope passed to the sum itself when nested), so
+ * terms evaluating the same classifier at the same x̃ share one forward pass (see
+ * `withSharing`); the scope's tensors are freed when the sum returns. `sum()` is the zero loss.
  *
  * @example
  * ```ts
@@ -86,9 +88,13 @@ export const lossValueMonoid: Monoid<LossValue> = {
  * ```
  */
 export function sum<B>(...losses: ReadonlyArray<Loss<B>>): Loss<B> {
-  return (params, batch, key) =>
-    withSharing(() =>
-      tidyLossValue(() => concatLossValues(losses.map((loss) => loss(params, batch, key)))),
+  return (params, batch, key, outer) =>
+    withSharing(
+      (scope) =>
+        tidyLossValue(() =>
+          concatLossValues(losses.map((loss) => loss(params, batch, key, scope))),
+        ),
+      outer,
     );
 }
 

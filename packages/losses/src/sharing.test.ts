@@ -6,7 +6,7 @@ import { crossEntropy } from './crossEntropy.js';
 import { dlsm } from './dlsm.js';
 import type { LabelledBatch, Loss, LossValue } from './loss.js';
 import { sum } from './monoid.js';
-import { shared, sharingActive, withSharing } from './sharing.js';
+import { type SharingScope, shared, withSharing } from './sharing.js';
 
 const read = (v: LossValue) => ({
   total: v.total.dataSync()[0]!,
@@ -21,23 +21,29 @@ describe('withSharing / shared', () => {
       return { value: tf.scalar(calls) };
     };
     const before = tf.memory().numTensors;
-    const out = withSharing(() => {
-      expect(sharingActive()).toBe(true);
-      const a = shared(['f', 1], compute);
-      const b = shared(['f', 1], compute);
-      const c = shared(['f', 2], compute);
-      const nested = withSharing(() => shared(['f', 1], compute));
+    let kept: SharingScope | undefined;
+    const out = withSharing((scope) => {
+      kept = scope;
+      const a = shared(scope, ['f', 1], compute);
+      const b = scope.shared(['f', 1], compute);
+      const c = shared(scope, ['f', 2], compute);
+      const nested = withSharing((inner) => shared(inner, ['f', 1], compute), scope);
+      // a second, independent scope does not see the first one's values (no global state)
+      const other = withSharing((s2) =>
+        tf.tidy(() => shared(s2, ['f', 1], compute).value.dataSync()[0]!),
+      );
+      expect(other).toBe(3);
       expect(a).toBe(b);
       expect(nested).toBe(a);
       expect(c).not.toBe(a);
       return tf.tidy(() => tf.add(a.value, c.value).dataSync()[0]!);
     });
     expect(out).toBe(3);
-    expect(calls).toBe(2);
-    expect(sharingActive()).toBe(false);
-    expect(tf.memory().numTensors).toBe(before);
-    const outside = shared(['f', 1], compute);
     expect(calls).toBe(3);
+    expect(kept).toBeDefined();
+    expect(tf.memory().numTensors).toBe(before);
+    const outside = shared(undefined, ['f', 1], compute);
+    expect(calls).toBe(4);
     outside.value.dispose();
   });
 });
@@ -86,6 +92,16 @@ describe('sum(dlsm, weighted(λ)(crossEntropy)) shares the perturbation and the 
       forwardCalls = 0;
       sum(dl, ce)(params, batch, key(8));
       expect(forwardCalls).toBe(1);
+      // a sum nested in a sum joins the outer scope: still one pass
+      forwardCalls = 0;
+      const nested = read(sum(sum(dl), sum(weighted(lambda)(ce)))(params, batch, key(7)));
+      expect(forwardCalls).toBe(1);
+      expect(nested.total).toBeCloseTo(total.total, 5);
+      // terms evaluated one after the other outside a sum never share (no hidden state)
+      forwardCalls = 0;
+      dl(params, batch, key(7));
+      dl(params, batch, key(7));
+      expect(forwardCalls).toBe(2);
     });
   });
 

@@ -1,15 +1,22 @@
-import { linspace, parseConfig, shapeError, sumPerSample } from '@scorekit/core';
+import {
+  type ConditionalScoreFn,
+  linspace,
+  parseConfig,
+  ScorekitException,
+  type Sde,
+  shapeError,
+  sumPerSample,
+  veTime,
+} from '@scorekit/core';
 import * as tf from '@tensorflow/tfjs-core';
 import { type } from 'arktype';
 
 /**
- * A class-conditional score-like function of noisy inputs x̃ [B, ...], labels y [B] (int32)
- * and per-sample noise levels σ [B]; returns a tensor shaped like x̃. Used for the posterior
- * score ∇ log p_σ(x̃|y) and the likelihood score ∇ log p_σ(y|x̃) (Chao et al. 2022, eq. 3).
+ * A conditional model's, or the oracle's, posterior and likelihood scores, each a core
+ * `ConditionalScoreFn` (x, t, y) — the signature of the samplers and losses. Scores of a model
+ * trained on an SDE take its time t (give `sde` to {@link scoreErrors}); scores defined over the
+ * noise level (the Parzen oracle) receive σ in the time slot (or ignore it).
  */
-export type ConditionalScoreFn = (x: tf.Tensor, y: tf.Tensor1D, sigma: tf.Tensor1D) => tf.Tensor;
-
-/** A conditional model's, or the oracle's, posterior and likelihood scores. */
 export interface ConditionalScores {
   /** S_P(x̃, y) = α ∇ log p(y|x̃, σ; θ) + s(x̃, σ; φ), the score that is sampled with. */
   readonly posterior: ConditionalScoreFn;
@@ -31,8 +38,47 @@ export const scoreErrorConfig = type({
 
 /** The resolved {@link scoreErrorConfig} (Chao et al. 2022, §5.1). */
 export type ScoreErrorConfig = typeof scoreErrorConfig.infer;
-/** {@link scoreErrorConfig} as a user writes it, e.g. `{ sigma: 7.5, alpha: 1 }`. */
-export type ScoreErrorOptions = typeof scoreErrorConfig.inferIn;
+/**
+ * {@link scoreErrorConfig} as a user writes it, e.g. `{ sigma: 7.5, alpha: 1 }`, plus the
+ * optional `sde` whose time the scores take: with it they are evaluated at the t where
+ * `sde.marginalStd(t) = σ`; without it at t = σ (scores over the noise level).
+ */
+export type ScoreErrorOptions = typeof scoreErrorConfig.inferIn & { readonly sde?: Sde };
+
+/**
+ * The time t ∈ [0, T] at which `sde.marginalStd(t)` equals σ (the noise level a network is
+ * conditioned on): closed form for a VE SDE, t = ln(σ/σ_min) / ln(σ_max/σ_min) (Song et al.
+ * 2021, eq. 30), bisection on the (increasing) marginal std otherwise. Throws a ConfigError
+ * when σ is outside [std(0), std(T)].
+ *
+ * @example
+ * ```ts
+ * timeOfStd(veSde({ sigmaMin: 1e-3, sigmaMax: 10 }), 7.5); // ≈ 0.9688
+ * ```
+ */
+export function timeOfStd(sde: Sde, sigma: number): number {
+  const stdAt = (t: number) => tf.tidy(() => sde.marginalStd(tf.tensor1d([t])).dataSync()[0]!);
+  const lo = stdAt(0);
+  const hi = stdAt(sde.T);
+  const ve = sde as Sde & { readonly config?: { sigmaMin?: number; sigmaMax?: number } };
+  if (!(sigma >= lo * (1 - 1e-6) && sigma <= hi * (1 + 1e-6)))
+    throw new ScorekitException({
+      _tag: 'ConfigError',
+      message: `scoreErrors: sigma must lie in the SDE's noise range [${lo}, ${hi}] (was ${sigma})`,
+      path: 'sigma',
+    });
+  const { sigmaMin, sigmaMax } = ve.config ?? {};
+  if (sde.kind === 've' && sigmaMin !== undefined && sigmaMax !== undefined)
+    return veTime(sigmaMin, sigmaMax, sigma);
+  let a = 0;
+  let b = sde.T;
+  for (let i = 0; i < 60; i++) {
+    const m = (a + b) / 2;
+    if (stdAt(m) < sigma) a = m;
+    else b = m;
+  }
+  return (a + b) / 2;
+}
 
 /** D_P and D_L for one class. */
 export interface ClassScoreError {
@@ -49,18 +95,21 @@ export interface ScoreErrorResult {
   readonly dL: number;
   readonly perClass: readonly ClassScoreError[];
   readonly sigma: number;
+  /** The time the scores were evaluated at: t(σ) of `sde`, or σ without one. */
+  readonly time: number;
   readonly alpha: number;
   readonly points: number;
 }
 
 /**
- * mean_i ‖scale · a(x_i, y, σ) − b(x_i, y, σ)‖₂ over the points x_i (the norm over all
- * non-batch axes), every point labelled `label` and perturbed at noise level `sigma`;
- * evaluated `batchSize` points at a time.
+ * mean_i ‖scale · a(x_i, t, y) − b(x_i, t, y)‖₂ over the points x_i (the norm over all
+ * non-batch axes), every point labelled `label` and evaluated at time `time` (the t of the
+ * noise level, or σ itself for scores over σ); `batchSize` points at a time (Chao et al.
+ * 2022, §5.1's D_P and D_L).
  *
  * @example
  * ```ts
- * meanScoreDistance(model.posterior, oracle.posterior, grid, 0, 7.5); // D_P of class 0
+ * meanScoreDistance(model.posterior, oracle.posterior, grid, 0, timeOfStd(sde, 7.5)); // D_P, class 0
  * ```
  */
 export function meanScoreDistance(
@@ -68,7 +117,7 @@ export function meanScoreDistance(
   b: ConditionalScoreFn,
   points: tf.Tensor,
   label: number,
-  sigma: number,
+  time: number,
   { scale = 1, batchSize = 4096 }: { readonly scale?: number; readonly batchSize?: number } = {},
 ): number {
   const n = points.shape[0];
@@ -79,9 +128,9 @@ export function meanScoreDistance(
     const norms = tf.tidy(() => {
       const x = tf.slice(points, start, size);
       const y = tf.fill([size], label, 'int32') as tf.Tensor1D;
-      const s = tf.fill([size], sigma) as tf.Tensor1D;
-      const sa = a(x, y, s);
-      const sb = b(x, y, s);
+      const t = tf.fill([size], time) as tf.Tensor1D;
+      const sa = a(x, t, y);
+      const sb = b(x, t, y);
       if (sa.shape.join() !== x.shape.join() || sb.shape.join() !== x.shape.join()) {
         shapeError(
           'meanScoreDistance: scores',
@@ -102,12 +151,16 @@ export function meanScoreDistance(
  * The toy experiment's score-error distances (Chao et al. 2022, §5.1 and Table 1): per class
  * y, D_P = mean_x ‖S_P(x, y) − ∇ log p_σ(x|y)‖ and D_L = mean_x ‖α g(x, y) − ∇ log p_σ(y|x)‖
  * against the oracle (e.g. the exact Parzen scores), over a grid or a sample of points at a
- * fixed σ (7.5 in the paper), then averaged over classes.
+ * fixed σ (7.5 in the paper), then averaged over classes. With `sde`, both score pairs are
+ * called at the time t(σ) of that SDE ({@link timeOfStd}), so a model bound over time plugs in
+ * without σ ↔ t glue; without it, at t = σ.
  *
  * @example
  * ```ts
  * const grid = scoreErrorGrid();
- * const { dP, dL, perClass } = scoreErrors(model, oracle, grid, { sigma: 7.5, alpha: 1 });
+ * const g = likelihoodScore(logits); // core: a ConditionalScoreFn (x, t, y)
+ * const model = { likelihood: g, posterior: (x, t, y) => tf.add(prior(x, t), g(x, t, y)) };
+ * const { dP, dL, perClass } = scoreErrors(model, oracle, grid, { sigma: 7.5, alpha: 1, sde });
  * grid.dispose();
  * ```
  */
@@ -117,16 +170,14 @@ export function scoreErrors(
   points: tf.Tensor,
   options: ScoreErrorOptions = {},
 ): ScoreErrorResult {
-  const { sigma, alpha, classes, batchSize } = parseConfig(
-    scoreErrorConfig,
-    options,
-    'scoreErrors',
-  );
+  const { sde, ...json } = options;
+  const { sigma, alpha, classes, batchSize } = parseConfig(scoreErrorConfig, json, 'scoreErrors');
   if (classes.length === 0) shapeError('scoreErrors: classes', 'at least one class', 'none');
+  const time = sde ? timeOfStd(sde, sigma) : sigma;
   const perClass = classes.map((label) => ({
     label,
-    dP: meanScoreDistance(model.posterior, oracle.posterior, points, label, sigma, { batchSize }),
-    dL: meanScoreDistance(model.likelihood, oracle.likelihood, points, label, sigma, {
+    dP: meanScoreDistance(model.posterior, oracle.posterior, points, label, time, { batchSize }),
+    dL: meanScoreDistance(model.likelihood, oracle.likelihood, points, label, time, {
       scale: alpha,
       batchSize,
     }),
@@ -138,6 +189,7 @@ export function scoreErrors(
     dL: mean((c) => c.dL),
     perClass,
     sigma,
+    time,
     alpha,
     points: points.shape[0]!,
   };

@@ -5,6 +5,7 @@ import { bindLogits, bindScore, parametricLogits, parametricScore } from './bind
 import { disposeVariables } from './params.js';
 import { resnetClassifier } from './resnet.js';
 import { toyScoreModel } from './toyMlp.js';
+import { DisposedParamsError } from './variables.js';
 
 const maxDiff = (a: tf.Tensor, b: tf.Tensor) => {
   const d = tf.tidy(() => tf.max(tf.abs(tf.sub(a, b))));
@@ -46,5 +47,36 @@ describe('bindings', () => {
     expect(maxDiff(train, inference)).toBeGreaterThan(1e-3);
     tf.dispose([x, t, inference, train]);
     disposeVariables(vars);
+  });
+
+  it('a function bound to disposed params fails with a DisposedParamsError that says so', () => {
+    // before: a TypeError "Cannot read properties of undefined" from deep inside tfjs
+    const sde = veSde();
+    const model = toyScoreModel();
+    const vars = model.init(key(2));
+    const score = bindScore(model, vars, sde);
+    const parametric = parametricScore(model, vars.buffers, sde);
+    const x = tf.zeros([2, 2]);
+    const t = tf.tensor1d([0.5, 0.5]);
+    tf.dispose(score(x, t)); // works while the params live
+    const live = { ...vars.params };
+    disposeVariables(vars); // e.g. the training state holding the EMA params was disposed
+    const before = tf.memory().numTensors;
+    let error: unknown;
+    try {
+      score(x, t);
+    } catch (e) {
+      error = e;
+    }
+    expect(error).toBeInstanceOf(DisposedParamsError);
+    expect((error as Error).name).toBe('DisposedParamsError');
+    expect((error as Error).message).toMatch(
+      /^bindScore: parameter '[^']+' was disposed — the parameters this function reads were freed/,
+    );
+    expect(() => parametric(live, x, t)).toThrow(
+      /^parametricScore: parameter '[^']+' was disposed/,
+    );
+    expect(tf.memory().numTensors).toBe(before);
+    tf.dispose([x, t]);
   });
 });

@@ -1,6 +1,7 @@
 import type { Key, LogitsFn, ParametricFn, Params, ScoreFn, Sde } from '@scorekit/core';
 import * as tf from '@tensorflow/tfjs-core';
 import type { Buffers, Model, ModelVariables } from './model.js';
+import { assertLive } from './variables.js';
 
 /** Options of the bind helpers. */
 export interface BindOptions {
@@ -14,6 +15,7 @@ export interface BindOptions {
 export type NoiseScale = Pick<Sde, 'marginalStd'>;
 
 function applyAt<Out extends tf.Tensor>(
+  what: string,
   model: Model<Out>,
   params: Params,
   buffers: Buffers,
@@ -22,6 +24,7 @@ function applyAt<Out extends tf.Tensor>(
   x: tf.Tensor,
   t: tf.Tensor1D,
 ): Out {
+  assertLive(what, params, buffers);
   return tf.tidy(() =>
     model.apply(params, x, sde.marginalStd(t), {
       training: options.training ?? false,
@@ -34,7 +37,8 @@ function applyAt<Out extends tf.Tensor>(
 /**
  * A score function over time, s(x, t) = model(x, σ(t)) with σ(t) = `sde.marginalStd(t)`
  * (Song et al. 2021, eq. 6–7: networks are conditioned on the noise level of the perturbation
- * kernel). Inference mode by default. Every sampler accepts the result.
+ * kernel). Inference mode by default. Every sampler accepts the result. Calling it after
+ * `vars` were disposed throws a `DisposedParamsError` naming the first freed variable.
  *
  * @example
  * ```ts
@@ -48,7 +52,7 @@ export function bindScore(
   sde: NoiseScale,
   options: BindOptions = {},
 ): ScoreFn {
-  return (x, t) => applyAt(model, vars.params, vars.buffers, sde, options, x, t);
+  return (x, t) => applyAt('bindScore', model, vars.params, vars.buffers, sde, options, x, t);
 }
 
 /**
@@ -67,7 +71,7 @@ export function bindLogits(
   sde: NoiseScale,
   options: BindOptions = {},
 ): LogitsFn {
-  return (x, t) => applyAt(model, vars.params, vars.buffers, sde, options, x, t);
+  return (x, t) => applyAt('bindLogits', model, vars.params, vars.buffers, sde, options, x, t);
 }
 
 /**
@@ -87,7 +91,7 @@ export function parametricScore(
   sde: NoiseScale,
   options: BindOptions = {},
 ): ParametricFn {
-  return (params, x, t) => applyAt(model, params, buffers, sde, options, x, t);
+  return (params, x, t) => applyAt('parametricScore', model, params, buffers, sde, options, x, t);
 }
 
 /**
@@ -106,5 +110,5 @@ export function parametricLogits(
   sde: NoiseScale,
   options: BindOptions = {},
 ): ParametricFn<tf.Tensor2D> {
-  return (params, x, t) => applyAt(model, params, buffers, sde, options, x, t);
+  return (params, x, t) => applyAt('parametricLogits', model, params, buffers, sde, options, x, t);
 }

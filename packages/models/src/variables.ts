@@ -122,8 +122,51 @@ export interface Layer {
 }
 
 /**
+ * The error of a function that reads parameters or buffers that were already disposed — e.g. a
+ * score function bound to a training state's EMA params after that state was disposed. `name`
+ * is `'DisposedParamsError'`; `variable` names the first disposed tensor and `what` the
+ * function or layer that read it.
+ *
+ * @example
+ * ```ts
+ * try { score(x, t); } catch (e) { if (e instanceof DisposedParamsError) rebind(); }
+ * ```
+ */
+export class DisposedParamsError extends Error {
+  readonly variable: string;
+  readonly what: string;
+  constructor(what: string, variable: string, kind: 'parameter' | 'buffer') {
+    super(
+      `${what}: ${kind} '${variable}' was disposed — the ${kind}s this function reads were freed ` +
+        '(e.g. by disposing the training state or the model variables it was bound to); ' +
+        'bind it to live (or cloned) params',
+    );
+    this.name = 'DisposedParamsError';
+    this.variable = variable;
+    this.what = what;
+  }
+}
+
+/**
+ * Throws a {@link DisposedParamsError} naming `what` if any tensor of `params` or `buffers` is
+ * disposed. The bindings call it before every evaluation, so a function bound to freed weights
+ * fails with a message saying so instead of tfjs's "Tensor is disposed".
+ *
+ * @example
+ * ```ts
+ * assertLive('bindScore', vars.params, vars.buffers);
+ * ```
+ */
+export function assertLive(what: string, params: Params, buffers: Buffers = {}): void {
+  for (const [name, p] of Object.entries(params))
+    if (p.isDisposed) throw new DisposedParamsError(what, name, 'parameter');
+  for (const [name, b] of Object.entries(buffers))
+    if (b.isDisposed) throw new DisposedParamsError(what, name, 'buffer');
+}
+
+/**
  * The parameter `name` of `ctx`, or a ShapeError naming it when absent (e.g. params of
- * another model were passed).
+ * another model were passed); a {@link DisposedParamsError} if it was disposed.
  *
  * @example
  * ```ts
@@ -133,11 +176,13 @@ export interface Layer {
 export function getParam(ctx: LayerContext, name: string): tf.Tensor {
   const p = ctx.params[name];
   if (p === undefined) missing('parameter', name, Object.keys(ctx.params).length);
+  if (p.isDisposed) throw new DisposedParamsError('apply', name, 'parameter');
   return p;
 }
 
 /**
- * The buffer `name` of `ctx`, or a ShapeError naming it when absent.
+ * The buffer `name` of `ctx`, or a ShapeError naming it when absent; a
+ * {@link DisposedParamsError} if it was disposed.
  *
  * @example
  * ```ts
@@ -147,6 +192,7 @@ export function getParam(ctx: LayerContext, name: string): tf.Tensor {
 export function getBuffer(ctx: LayerContext, name: string): tf.Variable {
   const b = ctx.buffers[name];
   if (b === undefined) missing('buffer', name, Object.keys(ctx.buffers).length);
+  if (b.isDisposed) throw new DisposedParamsError('apply', name, 'buffer');
   return b;
 }
 

@@ -1,5 +1,5 @@
-import type { Key, ScoreFn, Sde } from '@scorekit/core';
-import type * as tf from '@tensorflow/tfjs-core';
+import { type Key, type ScoreFn, type Sde, shapeError } from '@scorekit/core';
+import * as tf from '@tensorflow/tfjs-core';
 
 /**
  * Progress and cancellation hooks every sampler accepts (scorekit architecture: samplers are
@@ -114,21 +114,32 @@ export interface CountedScore {
 }
 
 /**
- * Wraps `score` so that every call is counted (NFE, Song et al. 2021, Table 2).
+ * Wraps `score` so that every call is counted (NFE, Song et al. 2021, Table 2) and its output
+ * is checked: a score must return a tensor shaped like x (∇ₓ log p_t(x)). A wrong shape throws
+ * a ShapeError naming `what` (the sampler) with the expected and actual shapes, instead of a
+ * tfjs broadcast error — or a silent broadcast — deep inside a step.
  *
  * @example
  * ```ts
- * const counted = countCalls(score);
+ * const counted = countCalls(score, 'pcSampler');
  * counted.score(x, t).dispose();
  * counted.count(); // 1
  * ```
  */
-export function countCalls(score: ScoreFn): CountedScore {
+export function countCalls(score: ScoreFn, what = 'sampler'): CountedScore {
   let n = 0;
   return {
     score: (x, t) => {
       n++;
-      return score(x, t);
+      const s = score(x, t);
+      if (!(s instanceof tf.Tensor))
+        shapeError(`${what}: score`, `a tensor shaped like x [${x.shape}]`, typeof s);
+      if (!tf.util.arraysEqual(s.shape, x.shape)) {
+        const got = `shape [${s.shape}]`;
+        s.dispose();
+        shapeError(`${what}: score`, `shape [${x.shape}] (like x)`, got);
+      }
+      return s;
     },
     count: () => n,
   };

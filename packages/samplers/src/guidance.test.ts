@@ -1,7 +1,7 @@
-import { fillTime, key, ScorekitException, veSde, vpSde } from '@scorekit/core';
+import { fillTime, key, likelihoodScore, ScorekitException, veSde, vpSde } from '@scorekit/core';
 import * as tf from '@tensorflow/tfjs-core';
 import { describe, expect, it } from 'vitest';
-import { classifierFreeGuidance, classifierGuidance, likelihoodScore } from './guidance.js';
+import { classifierFreeGuidance, classifierGuidance } from './guidance.js';
 import { pcSampler } from './pc.js';
 import { odeSampler } from './probabilityFlow.js';
 import {
@@ -52,7 +52,10 @@ describe('guidance as score transformers (exact two-class oracle)', () => {
         );
 
       it(`${name}, t = ${time}: likelihoodScore = ∇ log p_t(y|x) = s(x|y) − s(x)`, () => {
-        const g = evalAt(likelihoodScore(logits, y), time);
+        const g = evalAt(
+          (x, t) => tf.tidy(() => likelihoodScore(logits)(x, t, tf.tensor1d(y, 'int32'))),
+          time,
+        );
         const su = evalAt(uncond, time);
         const sc = condAt(y);
         expectAllClose(
@@ -96,7 +99,7 @@ describe('guidance as score transformers (exact two-class oracle)', () => {
       ScorekitException,
     );
     expect(() => evalAt(classifierGuidance(uncond, logits, [0, 1]), 0.3)).toThrow(
-      /likelihoodScore: y: expected 4 labels \(one per sample\), got 2/,
+      /classifierGuidance: y: expected 4 labels \(one per sample\), got 2/,
     );
   });
 });

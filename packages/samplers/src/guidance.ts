@@ -1,4 +1,11 @@
-import { batchSize, type LogitsFn, logSoftmax, type ScoreFn, shapeError } from '@scorekit/core';
+import {
+  batchSize,
+  type ConditionalScoreFn,
+  type LogitsFn,
+  likelihoodScore,
+  type ScoreFn,
+  shapeError,
+} from '@scorekit/core';
 import * as tf from '@tensorflow/tfjs-core';
 
 /**
@@ -30,28 +37,6 @@ export function labelTensor(y: Labels, batch: number, what = 'labels'): tf.Tenso
     : (tf.cast(y as tf.Tensor1D, 'int32') as tf.Tensor1D);
 }
 
-/**
- * The likelihood score of a classifier, ∇_x Σ_b log p(y_b | x_b, t) (Chao et al. 2022, §3;
- * method.md §1): the input gradient of the log-softmax at the labels, computed with core's
- * second-order-safe `logSoftmax` and a one-hot mask (no gather), by `tf.grad`.
- *
- * @example
- * ```ts
- * const g = likelihoodScore(logits, [0, 1, 1])(x, t); // shaped like x
- * ```
- */
-export function likelihoodScore(logits: LogitsFn, y: Labels): ScoreFn {
-  return (x, t) =>
-    tf.tidy(() => {
-      const labels = labelTensor(y, batchSize(x), 'likelihoodScore: y');
-      return tf.grad((xx: tf.Tensor) => {
-        const logp = logSoftmax(logits(xx, t));
-        const depth = logp.shape[logp.rank - 1] as number;
-        return tf.sum(tf.mul(logp, tf.oneHot(labels, depth)));
-      })(x);
-    });
-}
-
 /** Options of {@link classifierGuidance}: the guidance scale α (default 1). */
 export interface ClassifierGuidanceOptions {
   readonly scale?: number;
@@ -60,7 +45,8 @@ export interface ClassifierGuidanceOptions {
 /**
  * Classifier guidance as a score transformer (Song et al. 2021, eq. 14 and App. I; Chao et al.
  * 2022, §3, the posterior score S_P of method.md §1; Dhariwal & Nichol 2021 for α > 1):
- * S_P(x, t) = s(x, t) + α ∇_x Σ_b log p(y_b | x_b, t). α = 1 is plain Bayes' rule; α > 1 is the
+ * S_P(x, t) = s(x, t) + α ∇_x Σ_b log p(y_b | x_b, t), the likelihood score being core's
+ * `likelihoodScore(logits)`. α = 1 is plain Bayes' rule; α > 1 is the
  * "scaling" method (sharper, less diverse classes). The result is an ordinary `ScoreFn`, so
  * every sampler (PC, probability-flow ODE, likelihood) takes it unchanged.
  *
@@ -80,12 +66,13 @@ export function classifierGuidance(
   options: ClassifierGuidanceOptions = {},
 ): ScoreFn {
   const scale = options.scale ?? 1;
-  const likelihood = likelihoodScore(logits, y);
-  return (x, t) => tf.tidy(() => tf.add(score(x, t), tf.mul(likelihood(x, t), scale)));
+  const likelihood = likelihoodScore(logits);
+  return (x, t) =>
+    tf.tidy(() => {
+      const labels = labelTensor(y, batchSize(x), 'classifierGuidance: y');
+      return tf.add(score(x, t), tf.mul(likelihood(x, t, labels), scale));
+    });
 }
-
-/** A conditional score s(x, t | y), labels int32 [B]. */
-export type ConditionalScoreFn = (x: tf.Tensor, t: tf.Tensor1D, y: tf.Tensor1D) => tf.Tensor;
 
 /** Options of {@link classifierFreeGuidance}: the guidance weight w (default 0). */
 export interface ClassifierFreeGuidanceOptions {

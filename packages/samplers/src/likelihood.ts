@@ -147,7 +147,7 @@ export async function logLikelihood(
   const batch = shape[0] ?? 1;
   const dims = sampleSize(x);
   const n = batch * dims;
-  const counted = countCalls(score);
+  const counted = countCalls(score, 'logLikelihood');
   const ode = reverse(sde, counted.score, { probabilityFlow: true });
   const probe = tf.tidy(() =>
     cfg.hutchinson === 'gaussian'

@@ -3,9 +3,9 @@ import { expectNoLeaksAsync, liveTensors } from '@scorekit/core/testing';
 import * as tf from '@tensorflow/tfjs-core';
 import { describe, expect, it } from 'vitest';
 import { AbortError } from './control.js';
-import type { CorrectorName } from './correctors.js';
+import { type Corrector, type CorrectorName, langevin } from './correctors.js';
 import { pcSampler } from './pc.js';
-import type { PredictorName } from './predictors.js';
+import { type Predictor, type PredictorName, reverseDiffusion } from './predictors.js';
 import { gaussianScore, moments } from './testing/gaussian.js';
 
 // Data N(μ, diag s²) with its exact score under each SDE: the samplers must reproduce μ and s².
@@ -198,5 +198,77 @@ describe('pcSampler contracts', () => {
       /predictor must be not ancestral when probabilityFlow/,
     );
     await bad({ shape: [4, 2], predictor: 'ancestral' }, /sub-VP/, subVpSde({ N: 10 }));
+  });
+
+  it('takes predictor and corrector values: built-in functions equal their names, a new rule plugs in', async () => {
+    await expectNoLeaksAsync(async () => {
+      const byName = await pcSampler(score, sde, { shape: [6, 2], N: 20 }, key(3));
+      const byValue = await pcSampler(
+        score,
+        sde,
+        { shape: [6, 2], N: 20, predictor: reverseDiffusion, corrector: langevin },
+        key(3),
+      );
+      expect(Array.from(byValue.samples.dataSync())).toEqual(Array.from(byName.samples.dataSync()));
+      expect(byValue.nfe).toBe(byName.nfe);
+      // a user's rule: a predictor that records its times and takes a plain Euler step on the
+      // probability-flow drift, and a corrector that does nothing but count its calls
+      const times: number[] = [];
+      const eulerFlow: Predictor = (ctx, x) =>
+        tf.tidy(() => {
+          times.push(ctx.t);
+          const dt = -ctx.sde.T / ctx.sde.N;
+          const s2 = tf.reshape(tf.square(ctx.sde.diffusion(ctx.tVec)), [-1, 1]);
+          const drift = tf.sub(
+            ctx.sde.drift(x, ctx.tVec),
+            tf.mul(tf.mul(s2, ctx.score(x, ctx.tVec)), 0.5),
+          );
+          const next = tf.add(x, tf.mul(drift, dt));
+          return { x: next, xMean: tf.clone(next) };
+        });
+      let corrections = 0;
+      const idle: Corrector = (_ctx, x) => {
+        corrections++;
+        const y = tf.clone(x);
+        return { x: y, xMean: y };
+      };
+      const custom = await pcSampler(
+        score,
+        sde,
+        { shape: [6, 2], N: 20, predictor: eulerFlow, corrector: idle },
+        key(3),
+      );
+      expect(times).toHaveLength(20);
+      expect(times[0]).toBe(sde.T);
+      expect(corrections).toBe(20);
+      expect(custom.nfe).toBe(20);
+      expect(custom.samples.shape).toEqual([6, 2]);
+      const diff = Math.max(
+        ...Array.from(custom.samples.dataSync()).map((v, i) =>
+          Math.abs(v - byName.samples.dataSync()[i]!),
+        ),
+      );
+      expect(diff).toBeGreaterThan(1e-3); // a different rule gives different samples
+      tf.dispose([
+        byName.samples,
+        byName.xMean,
+        byValue.samples,
+        byValue.xMean,
+        custom.samples,
+        custom.xMean,
+      ]);
+    });
+  });
+
+  it('names a score of the wrong shape (expected vs got) instead of a tfjs broadcast error', async () => {
+    const flat = (x: tf.Tensor, t: tf.Tensor1D) => tf.tidy(() => tf.sum(score(x, t), 1, true));
+    await expectNoLeaksAsync(async () => {
+      await expect(pcSampler(flat, sde, { shape: [4, 2], N: 5 }, key(0))).rejects.toThrow(
+        'pcSampler: score: expected shape [4,2] (like x), got shape [4,1]',
+      );
+      await expect(
+        pcSampler(flat, sde, { shape: [4, 2], N: 5, corrector: 'none' }, key(0)),
+      ).rejects.toThrow(ScorekitException);
+    });
   });
 });

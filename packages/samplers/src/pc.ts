@@ -18,8 +18,14 @@ import {
   throwIfAborted,
   yieldToEventLoop,
 } from './control.js';
-import { correctorNames, correctors } from './correctors.js';
-import { predictorNames, predictors, type StepContext } from './predictors.js';
+import { type Corrector, type CorrectorName, correctorNames, correctors } from './correctors.js';
+import {
+  type Predictor,
+  type PredictorName,
+  predictorNames,
+  predictors,
+  type StepContext,
+} from './predictors.js';
 import { discreteSchedule, withSteps } from './schedule.js';
 
 /**
@@ -56,15 +62,27 @@ export const pcSamplerConfig = type({
 
 /** A resolved {@link pcSamplerConfig} (Song et al. 2021, App. G; defaults of method.md §4). */
 export type PcSamplerConfig = typeof pcSamplerConfig.infer;
-/** A {@link pcSamplerConfig} as a user writes it (everything but `shape` optional). */
-export type PcSamplerConfigInput = Omit<typeof pcSamplerConfig.inferIn, 'shape'> & {
+/**
+ * A {@link pcSamplerConfig} as a user writes it (everything but `shape` optional). `predictor`
+ * and `corrector` are the name of a built-in step rule (JSON) or any {@link Predictor} /
+ * {@link Corrector} function — a new step rule plugs in without touching this package.
+ */
+export type PcSamplerConfigInput = Omit<
+  typeof pcSamplerConfig.inferIn,
+  'shape' | 'predictor' | 'corrector'
+> & {
   readonly shape: readonly number[];
+  /** A name from `predictors` (default `'reverseDiffusion'`) or a {@link Predictor}. */
+  readonly predictor?: PredictorName | Predictor;
+  /** A name from `correctors` (default `'langevin'`) or a {@link Corrector}. */
+  readonly corrector?: CorrectorName | Corrector;
 };
 
 /**
  * Predictor–corrector sampling (Song et al. 2021, Algorithm 1 and App. G): x_T from the prior,
  * then for t_i = linspace(T, ε, N): the corrector (`nStepsEach` steps) and then the predictor at
- * t_i. Returns the last x_mean as `samples` when `denoise` (method.md §4), the number of score
+ * t_i. The predictor and corrector are built-ins named in the config or user functions of type
+ * `Predictor` / `Corrector`. Returns the last x_mean as `samples` when `denoise` (method.md §4), the number of score
  * evaluations (N · (nStepsEach + 1) for a predictor and a corrector that both use the score), and
  * disposes every intermediate state (memory is bounded in N).
  *
@@ -90,8 +108,19 @@ export async function pcSampler(
   key: Key,
   options: SamplerOptions = {},
 ): Promise<SampleResult> {
-  const cfg = parseConfig(pcSamplerConfig, config, 'pcSampler');
-  if (cfg.predictor === 'ancestral' && sde.kind === 'subvp')
+  const { predictor: givenPredictor, corrector: givenCorrector, ...json } = config;
+  const customPredictor = typeof givenPredictor === 'function' ? givenPredictor : undefined;
+  const customCorrector = typeof givenCorrector === 'function' ? givenCorrector : undefined;
+  const cfg = parseConfig(
+    pcSamplerConfig,
+    {
+      ...json,
+      ...(givenPredictor === undefined || customPredictor ? {} : { predictor: givenPredictor }),
+      ...(givenCorrector === undefined || customCorrector ? {} : { corrector: givenCorrector }),
+    },
+    'pcSampler',
+  );
+  if (!customPredictor && cfg.predictor === 'ancestral' && sde.kind === 'subvp')
     throw new ScorekitException({
       _tag: 'ConfigError',
       message:
@@ -107,9 +136,9 @@ export async function pcSampler(
     });
   const stepSde = withSteps(sde, N, 'pcSampler');
   const schedule = discreteSchedule(stepSde, N);
-  const counted = countCalls(score);
-  const predictor = predictors[cfg.predictor];
-  const corrector = correctors[cfg.corrector];
+  const counted = countCalls(score, 'pcSampler');
+  const predictor = customPredictor ?? predictors[cfg.predictor];
+  const corrector = customCorrector ?? correctors[cfg.corrector];
   const settings = { snr: cfg.snr, nStepsEach: cfg.nStepsEach, langevinNorms: cfg.langevinNorms };
   const times = linspace(sde.T, cfg.eps, N);
   const batch = cfg.shape[0]!;

@@ -1,4 +1,5 @@
 import { key, normalPerSample, ScorekitException, type Sde, veSde, vpSde } from '@scorekit/core';
+import { expectNoLeaksAsync } from '@scorekit/core/testing';
 import * as tf from '@tensorflow/tfjs-core';
 import { describe, expect, it } from 'vitest';
 import { AbortError } from './control.js';
@@ -175,5 +176,17 @@ describe('encode / decode', () => {
     const tight = await err(1e-5);
     expect(tight).toBeLessThan(loose);
     x.dispose();
+  });
+});
+
+describe('score shape check', () => {
+  it('odeSampler names a score of the wrong shape', async () => {
+    const sde = vpSde({ N: 10 });
+    const flat = (x: tf.Tensor) => tf.sum(x, 1);
+    await expectNoLeaksAsync(async () => {
+      await expect(
+        odeSampler(flat, sde, { shape: [3, 2], method: 'euler', N: 4 }, key(0)),
+      ).rejects.toThrow('odeSampler: score: expected shape [3,2] (like x), got shape [3]');
+    });
   });
 });

@@ -131,7 +131,7 @@ export async function encode(
 ): Promise<{ readonly z: tf.Tensor; readonly nfe: number }> {
   const cfg = parseConfig(flowConfig, config, 'encode');
   checkEps(cfg.eps, sde, 'encode');
-  const counted = countCalls(score);
+  const counted = countCalls(score, 'encode');
   const sol = await integrate(counted.score, sde, x, cfg, cfg.eps, sde.T, 'encode', options);
   return { z: tf.tensor(Float32Array.from(sol.y), x.shape), nfe: counted.count() };
 }
@@ -154,7 +154,7 @@ export async function decode(
 ): Promise<{ readonly x: tf.Tensor; readonly nfe: number }> {
   const cfg = parseConfig(flowConfig, config, 'decode');
   checkEps(cfg.eps, sde, 'decode');
-  const counted = countCalls(score);
+  const counted = countCalls(score, 'decode');
   const sol = await integrate(counted.score, sde, z, cfg, sde.T, cfg.eps, 'decode', options);
   return { x: tf.tensor(Float32Array.from(sol.y), z.shape), nfe: counted.count() };
 }
@@ -182,7 +182,7 @@ export async function odeSampler(
   const cfg = parseConfig(odeSamplerConfig, config, 'odeSampler');
   checkEps(cfg.eps, sde, 'odeSampler');
   throwIfAborted(options.signal, 'odeSampler', 0, cfg.N ?? sde.N);
-  const counted = countCalls(score);
+  const counted = countCalls(score, 'odeSampler');
   const z = sde.priorSample(key, cfg.shape);
   let y: Float64Array;
   try {

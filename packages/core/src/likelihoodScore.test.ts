@@ -1,12 +1,13 @@
-import { key, normal, type Params } from '@scorekit/core';
 import * as tf from '@tensorflow/tfjs-core';
 import { describe, expect, it } from 'vitest';
 import {
   likelihoodScore,
   logLikelihoodAndScore,
   logLikelihoodAtLabels,
-  parametricLikelihoodScore,
 } from './likelihoodScore.js';
+import { key, normal } from './random.js';
+import { expectNoLeaks } from './testing/leaks.js';
+import type { Params } from './types.js';
 
 const arr = (t: tf.Tensor) => Array.from(t.dataSync());
 
@@ -27,7 +28,7 @@ describe('likelihoodScore', () => {
       const x = normal(key(3), [B, d]);
       const t = tf.tensor1d([0.1, 0.5, 0.9, 0.3, 0.7]);
       const y = tf.tensor1d([0, 3, 1, 2, 3], 'int32');
-      const g = arr(likelihoodScore((xx, tt) => linear(params, xx, tt), x, t, y));
+      const g = arr(likelihoodScore((xx, tt) => linear(params, xx, tt))(x, t, y));
       const W = arr(params.w);
       const p = arr(tf.softmax(linear(params, x, t)));
       const labels = arr(y);
@@ -70,9 +71,9 @@ describe('likelihoodScore', () => {
       const x = normal(key(4), [3, 2]);
       const t = tf.tensor1d([0.2, 0.4, 0.6]);
       const y = tf.tensor1d([2, 0, 1], 'int32');
-      const g = parametricLikelihoodScore(linear);
       const b = normal(key(5), [3]);
-      const f = (w: tf.Tensor) => tf.sum(tf.square(g({ w, b }, x, t, y))) as tf.Scalar;
+      const g = (w: tf.Tensor) => likelihoodScore((xx, tt) => linear({ w, b }, xx, tt))(x, t, y);
+      const f = (w: tf.Tensor) => tf.sum(tf.square(g(w))) as tf.Scalar;
       const w0 = normal(key(6), [2, 3]);
       const dir = normal(key(7), [2, 3]);
       const analytic = tf.sum(tf.mul(tf.grad(f)(w0), dir)).dataSync()[0]!;
@@ -90,17 +91,61 @@ describe('likelihoodScore', () => {
       const x = tf.zeros([2, 3]);
       const t = tf.zeros([2]) as tf.Tensor1D;
       const y = tf.tensor1d([0, 1], 'int32');
-      expect(() => likelihoodScore((xx) => tf.reshape(xx, [2, 3, 1]) as never, x, t, y)).toThrow(
+      expect(() => likelihoodScore((xx) => tf.reshape(xx, [2, 3, 1]) as never)(x, t, y)).toThrow(
         'logits: expected shape [2, C] (rank 2, batch 2, C classes), got shape [2,3,1]',
       );
       expect(() =>
-        likelihoodScore((xx) => xx as tf.Tensor2D, x, t, tf.tensor1d([0, 3], 'int32')),
+        likelihoodScore((xx) => xx as tf.Tensor2D)(x, t, tf.tensor1d([0, 3], 'int32')),
       ).toThrow('labels: expected every label in [0, 3) (logits have 3 classes), got 3 at index 1');
       expect(() =>
-        likelihoodScore((xx) => xx as tf.Tensor2D, x, t, tf.tensor1d([0], 'int32')),
+        likelihoodScore((xx) => xx as tf.Tensor2D)(x, t, tf.tensor1d([0], 'int32')),
       ).toThrow(
         'labels: expected one label per sample (a [2] int32 tensor for x of batch 2), got shape [1]',
       );
     });
+  });
+
+  it('exposes the forward pass: logits differentiable in θ, nothing leaks on success or failure', () => {
+    const x = tf.tensor2d([
+      [0.3, -0.2],
+      [1, 0.5],
+    ]);
+    const t = tf.tensor1d([0.2, 0.7]);
+    const y = tf.tensor1d([1, 0], 'int32');
+    const w0 = tf.tensor2d([
+      [0.5, -1],
+      [2, 0.25],
+    ]);
+    const net = (w: tf.Tensor) => (xx: tf.Tensor) =>
+      tf.matMul(xx as tf.Tensor2D, w as tf.Tensor2D) as tf.Tensor2D;
+    expectNoLeaks(() => {
+      const out = logLikelihoodAndScore(net(w0), x, t, y);
+      const direct = net(w0)(x);
+      expect(arr(out.logits)).toEqual(arr(direct));
+      direct.dispose();
+      tf.dispose([out.logits, out.logp, out.score]);
+      // entropy of the exposed logits + |score|²: gradient by w through one forward pass
+      // equals the gradient of the same function written with two separate passes
+      const once = (w: tf.Tensor) => {
+        const o = logLikelihoodAndScore(net(w), x, t, y);
+        const p = tf.softmax(o.logits);
+        return tf.add(tf.sum(tf.mul(p, tf.log(p))), tf.sum(tf.square(o.score))) as tf.Scalar;
+      };
+      const twice = (w: tf.Tensor) => {
+        const p = tf.softmax(net(w)(x));
+        const g = likelihoodScore(net(w))(x, t, y);
+        return tf.add(tf.sum(tf.mul(p, tf.log(p))), tf.sum(tf.square(g))) as tf.Scalar;
+      };
+      const a = tf.tidy(() => arr(tf.grad(once)(w0)));
+      const b = tf.tidy(() => arr(tf.grad(twice)(w0)));
+      for (let i = 0; i < a.length; i++) expect(a[i]!).toBeCloseTo(b[i]!, 5);
+      expect(Math.max(...a.map(Math.abs))).toBeGreaterThan(1e-3);
+      const bad = tf.tensor1d([0, 5], 'int32');
+      expect(() => logLikelihoodAndScore(net(w0), x, t, bad)).toThrow(
+        'labels: expected every label in [0, 2)',
+      );
+      bad.dispose();
+    });
+    tf.dispose([x, t, y, w0]);
   });
 });

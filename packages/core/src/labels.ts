@@ -1,5 +1,5 @@
-import { ScorekitException, shapeError } from '@scorekit/core';
 import type * as tf from '@tensorflow/tfjs-core';
+import { ScorekitException, shapeError } from './errors.js';
 
 /**
  * Checks that `y` holds one int32 label per sample of a batch of `batch` (Chao et al. 2022,
