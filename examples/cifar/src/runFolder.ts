@@ -1,6 +1,6 @@
 import { readdir, rm } from 'node:fs/promises';
 import { join } from 'node:path';
-import { unwrap } from '@scorekit/datasets';
+import { unwrap } from '@scorekit/core';
 import {
   type DirLock,
   latestCheckpoint,
