@@ -11,6 +11,8 @@ export interface BackendReport {
   readonly name: BackendName;
   /** The package that provided a `tensorflow` backend (tfjs-node-gpu or tfjs-node). */
   readonly provider?: string;
+  /** Native kernels registered on the wasm backend (`@scorekit/native`), e.g. "oneDNN 2.6.3". */
+  readonly native?: string;
   readonly skipped: ReadonlyArray<{ readonly name: string; readonly reason: string }>;
 }
 
@@ -51,6 +53,7 @@ async function tryWasm(skipped: { name: string; reason: string }[]): Promise<boo
     const pkgDir = dirname(require.resolve('@tensorflow/tfjs-backend-wasm/package.json'));
     wasm.setWasmPaths(`${join(pkgDir, 'dist')}/`);
     registerWasmConvGradients();
+    await tryNative(skipped);
     if (await tf.setBackend('wasm')) {
       await tf.ready();
       return true;
@@ -60,6 +63,22 @@ async function tryWasm(skipped: { name: string; reason: string }[]): Promise<boo
     skipped.push({ name: 'wasm', reason: cause instanceof Error ? cause.message : String(cause) });
   }
   return false;
+}
+
+let nativeVersion: string | undefined;
+
+/** Registers `@scorekit/native`'s oneDNN kernels on wasm when that package's addon is built. */
+async function tryNative(skipped: { name: string; reason: string }[]): Promise<void> {
+  try {
+    const specifier: string = '@scorekit/native'; // optional: absent or not built is fine
+    const native = (await import(specifier)) as {
+      registerNativeKernels(): { version: string };
+    };
+    nativeVersion = `oneDNN ${native.registerNativeKernels().version}`;
+  } catch (cause) {
+    const msg = cause instanceof Error ? cause.message.split('\n')[0] : String(cause);
+    skipped.push({ name: 'native kernels', reason: msg ?? 'unavailable' });
+  }
 }
 
 /**
@@ -85,7 +104,8 @@ export async function setupBackend(options: SetupBackendOptions = {}): Promise<B
       throw new Error(`backend 'tensorflow' unavailable: ${formatSkipped(skipped)}`);
   }
   if (wanted === 'auto' || wanted === 'wasm') {
-    if (await tryWasm(skipped)) return { name: 'wasm', skipped };
+    if (await tryWasm(skipped))
+      return { name: 'wasm', skipped, ...(nativeVersion ? { native: nativeVersion } : {}) };
     if (wanted === 'wasm') throw new Error(`backend 'wasm' unavailable: ${formatSkipped(skipped)}`);
   }
   if (!(await tf.setBackend('cpu'))) throw new Error('the cpu backend failed to initialise');
@@ -99,7 +119,11 @@ function formatSkipped(skipped: BackendReport['skipped']): string {
 
 /** A one-line description of a {@link BackendReport} for logs. */
 export function describeBackend(report: BackendReport): string {
-  const via = report.provider ? ` via ${report.provider}` : '';
+  const via = report.provider
+    ? ` via ${report.provider}`
+    : report.native
+      ? ` + native kernels (${report.native})`
+      : '';
   const why = report.skipped.length > 0 ? ` (skipped ${formatSkipped(report.skipped)})` : '';
   return `${report.name}${via}${why}`;
 }
