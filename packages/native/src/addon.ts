@@ -102,6 +102,10 @@ export function loadAddon(): AddonStatus {
     };
   else
     try {
+      // oneDNN runs on OpenMP; libgomp's default is to spin after each parallel region, which on
+      // a shared machine steals the core the JS thread (and everyone else) needs. Read by libgomp
+      // when the addon loads it, so set before the require.
+      process.env.OMP_WAIT_POLICY ??= 'PASSIVE';
       const addon = createRequire(import.meta.url)(addonPath) as NativeAddon;
       cached = { available: true, addon };
     } catch (e) {
