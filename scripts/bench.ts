@@ -65,8 +65,12 @@ function positiveInt(name: string, fallback: number): number {
 
 async function main() {
   if (process.argv.includes('--vs-torch')) {
+    // one thread each: PyTorch runs with one, so do the native kernels (benchThreads.ts measures 2)
+    process.env.SCOREKIT_NATIVE_THREADS ??= '1';
     const report = await setupBackend({ backend: 'wasm' });
-    console.log(`scorekit backend: ${describeBackend(report)}`);
+    console.log(
+      `scorekit backend: ${describeBackend(report)}, native threads ${process.env.SCOREKIT_NATIVE_THREADS}`,
+    );
     const only = process.env.BENCH_ONLY?.split(',').filter((s) => s !== '');
     await benchVsTorch({
       rounds: positiveInt('BENCH_ROUNDS', 5),
