@@ -37,7 +37,7 @@ import {
   toyScoreModel,
   unetSmall,
 } from '@scorekit/models';
-import { adam, lossAndGrads, type OptimizerState } from '@scorekit/training';
+import { adam, lossAndGrads, type OptimizerState, type OptimizerUpdate } from '@scorekit/training';
 import * as tf from '@tensorflow/tfjs-core';
 
 /** One row of the comparison. */
@@ -80,8 +80,8 @@ function adamStepper<B>(loss: Loss<B>, params0: Params, batch: B, k: Key, lr: nu
         const r = lossAndGrads(loss, params, batch, fold(k, s));
         const u = opt.update(r.grads, state, params, s);
         r.total.dataSync(); // wait for the work (as fit reads the loss every step)
-        return u;
-      });
+        return u as unknown as tf.TensorContainer; // tidy keeps every tensor inside
+      }) as unknown as OptimizerUpdate;
       params = next.params;
       state = next.state;
       tf.dispose(Object.values(prev.params));
