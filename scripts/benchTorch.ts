@@ -6,7 +6,8 @@
  * checked equal; a workload whose counts differ prints no ratio). The two run interleaved in one
  * process pair: round r times one scorekit training step then one PyTorch step, so that load on
  * the shared machine hits both alike. Printed: the median step time of each, throughput, and the
- * median over rounds of the per-round ratio scorekit ÷ PyTorch.
+ * median over rounds of the per-round ratio scorekit ÷ PyTorch, of wall time and of CPU time
+ * (steadier when other jobs share the cores).
  *
  * PyTorch runs with one thread, and with glibc malloc tuned as PyTorch users do on CPU
  * (`MALLOC_MMAP_THRESHOLD_ = MALLOC_TRIM_THRESHOLD_ = 4294967296`). Get it (Debian 12):
@@ -282,6 +283,11 @@ export interface VsTorchRow {
   readonly torchMs?: number;
   /** Median over rounds of scorekit ÷ PyTorch step time (undefined without a valid pairing). */
   readonly ratio?: number;
+  /**
+   * The same with CPU time (process-wide: scorekit's includes its GC and native threads) —
+   * steadier than wall time on a loaded machine.
+   */
+  readonly cpuRatio?: number;
   readonly note?: string;
 }
 
@@ -316,17 +322,30 @@ export async function benchVsTorch(options: {
         }
         const ours: number[] = [];
         const theirs: number[] = [];
+        const oursCpu: number[] = [];
+        const theirsCpu: number[] = [];
         for (let r = 0; r < options.rounds; r++) {
+          const c0 = process.cpuUsage();
           const t0 = performance.now();
           built.step();
           ours.push(performance.now() - t0);
-          if (torchOk) theirs.push(Number((await torch!.call({ cmd: 'step' })).ms));
+          const c = process.cpuUsage(c0);
+          oursCpu.push((c.user + c.system) / 1000);
+          if (torchOk) {
+            const reply = await torch!.call({ cmd: 'step' });
+            theirs.push(Number(reply.ms));
+            theirsCpu.push(Number(reply.cpuMs));
+          }
         }
         rows.push({
           workload: w,
           scorekitMs: median(ours),
           ...(torchOk
-            ? { torchMs: median(theirs), ratio: median(ours.map((o, i) => o / theirs[i]!)) }
+            ? {
+                torchMs: median(theirs),
+                ratio: median(ours.map((o, i) => o / theirs[i]!)),
+                cpuRatio: median(oursCpu.map((o, i) => o / theirsCpu[i]!)),
+              }
             : {}),
           ...(note ? { note } : {}),
         });
@@ -352,7 +371,7 @@ function printRow(r: VsTorchRow, params: number): void {
   const ours = `scorekit ${r.scorekitMs.toFixed(0)} ms (${rate(w, r.scorekitMs)})`;
   const theirs =
     r.torchMs !== undefined
-      ? `  PyTorch ${r.torchMs.toFixed(0)} ms (${rate(w, r.torchMs)})  scorekit ÷ PyTorch ${r.ratio!.toFixed(2)}`
+      ? `  PyTorch ${r.torchMs.toFixed(0)} ms (${rate(w, r.torchMs)})  scorekit ÷ PyTorch ${r.ratio!.toFixed(2)} (CPU time ${r.cpuRatio!.toFixed(2)})`
       : '';
   console.log(`${head}\n  ${ours}${theirs}${r.note ? `  [${r.note}]` : ''}`);
 }

@@ -3,7 +3,7 @@
 Speaks JSON lines on stdin/stdout so that scorekit (Node) can interleave its steps with ours:
   {"cmd": "hello"}                          → {"torch": "1.13.0", "threads": 1, "blas": "..."}
   {"cmd": "setup", "workload": w, "batch": b} → {"params": n}
-  {"cmd": "step"}                           → {"ms": wall time of one training step}
+  {"cmd": "step"}                           → {"ms": wall time, "cpuMs": CPU time of one step}
   {"cmd": "quit"}
 One thread (torch.set_num_threads(1)); run with OpenBLAS and glibc malloc tuned
 (MALLOC_MMAP_THRESHOLD_ = MALLOC_TRIM_THRESHOLD_ = 4294967296) — benchTorch.ts sets both.
@@ -134,9 +134,9 @@ def main():
             model, step = make(msg["workload"], int(msg["batch"]))
             out = {"params": count_params(model)}
         elif cmd == "step":
-            t0 = time.perf_counter()
+            t0, c0 = time.perf_counter(), time.process_time()
             step()
-            out = {"ms": (time.perf_counter() - t0) * 1000}
+            out = {"ms": (time.perf_counter() - t0) * 1000, "cpuMs": (time.process_time() - c0) * 1000}
         elif cmd == "quit":
             return
         else:
