@@ -14,7 +14,7 @@ const alias = [
     replacement: `${root}packages/core/src/testing/index.ts`,
   },
   {
-    find: /^@scorekit\/(core|losses|samplers|models|datasets|metrics|training)$/,
+    find: /^@scorekit\/(core|losses|samplers|models|datasets|metrics|training|native)$/,
     replacement: `${root}packages/$1/src/index.ts`,
   },
   {
@@ -45,6 +45,7 @@ export default defineConfig({
       project('datasets', 'packages/datasets'),
       project('metrics', 'packages/metrics'),
       project('training', 'packages/training'),
+      project('native', 'packages/native'),
       project('examples', 'examples'),
       project('integration', 'tests'),
     ],

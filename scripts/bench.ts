@@ -5,13 +5,16 @@
  * 2. A DLSM-style double-back-propagation step vs a plain CE step on wasm.
  * 3. With `--paper`: the paper's CIFAR models (NCSN++, ResNet-18) per training step, to size
  *    a GPU run (see benchPaper.ts; minutes).
+ * 4. With `--vs-torch`: only the side-by-side comparison with PyTorch (see benchTorch.ts;
+ *    `BENCH_ROUNDS`, `BENCH_ONLY=toyDsm,resnet8Ce,…`; minutes).
  *
  * Numbers are wall-clock medians; quote them as ratios (the machine is shared and noisy).
  */
 import { key, logSoftmax, normal, split } from '@scorekit/core';
-import { setupBackend } from '@scorekit/core/node';
+import { describeBackend, setupBackend } from '@scorekit/core/node';
 import * as tf from '@tensorflow/tfjs-core';
 import { benchPaperModels, reportPaperModels } from './benchPaper.js';
+import { benchVsTorch } from './benchTorch.js';
 import { medianMs } from './timing.js';
 
 type Params = tf.Tensor[];
@@ -62,6 +65,21 @@ function positiveInt(name: string, fallback: number): number {
 }
 
 async function main() {
+  if (process.argv.includes('--vs-torch')) {
+    // one thread each: PyTorch runs with one, so do the native kernels (benchThreads.ts measures 2)
+    process.env.SCOREKIT_NATIVE_THREADS ??= '1';
+    const report = await setupBackend({ backend: 'wasm' });
+    console.log(
+      `scorekit backend: ${describeBackend(report)}, native threads ${process.env.SCOREKIT_NATIVE_THREADS}`,
+    );
+    const only = process.env.BENCH_ONLY?.split(',').filter((s) => s !== '');
+    await benchVsTorch({
+      rounds: positiveInt('BENCH_ROUNDS', 5),
+      warmup: positiveInt('BENCH_WARMUP', 1),
+      ...(only ? { only } : {}),
+    });
+    return;
+  }
   const batch = positiveInt('BENCH_BATCH', 16);
   const report = await setupBackend({ backend: 'wasm' });
   console.log(`backend: ${report.name}; batch ${batch} of 32×32×3; conv 3→16→32(s2)→32, SiLU`);

@@ -92,3 +92,42 @@ describe.runIf(onWasm)('wasm matMul with transposed operands', () => {
     expect(maxRelErr(wasm, cpu)).toBeLessThan(1e-5);
   });
 });
+
+describe.runIf(onWasm)('wasm Identity and same-dtype Cast share memory', () => {
+  it('clone and cast give equal, independent tensors; memory is freed with the last user', () => {
+    const before = tf.memory().numBytes;
+    const buffersBefore = tf.memory().numDataBuffers;
+    const tensorsBefore = tf.memory().numTensors;
+    const x = tf.tensor1d([1, 2, 3]);
+    const y = tf.clone(x);
+    const z = tf.cast(x, 'float32');
+    expect(tf.memory().numDataBuffers - buffersBefore).toBe(1); // one buffer for x, y and z
+    const i = tf.cast(x, 'int32'); // a real cast still converts
+    expect(i.dtype).toBe('int32');
+    expect(Array.from(i.dataSync())).toEqual([1, 2, 3]);
+    x.dispose();
+    expect(Array.from(y.dataSync())).toEqual([1, 2, 3]);
+    y.dispose();
+    expect(Array.from(z.dataSync())).toEqual([1, 2, 3]);
+    tf.dispose([z, i]);
+    expect(tf.memory().numTensors).toBe(tensorsBefore);
+    expect(tf.memory().numBytes).toBe(before);
+    expect(tf.memory().numDataBuffers).toBe(buffersBefore);
+  });
+
+  it('a second-order gradient through Multiply (Cast and saved-tensor clones) is unchanged', async () => {
+    const run = () =>
+      tf.tidy(() => {
+        const x = normal(key(7), [4, 3]);
+        const w = normal(key(8), [4, 3]);
+        const f = (xx: tf.Tensor, ww: tf.Tensor) => tf.sum(tf.mul(tf.sigmoid(tf.mul(xx, ww)), ww));
+        const g = tf.grad((ww: tf.Tensor) =>
+          tf.sum(tf.square(tf.grad((xx: tf.Tensor) => f(xx, ww))(x))),
+        )(w);
+        return Array.from(g.dataSync());
+      });
+    const wasm = run();
+    const cpu = await onCpu(run);
+    expect(maxRelErr(wasm, cpu)).toBeLessThan(1e-5);
+  });
+});

@@ -62,6 +62,7 @@ export function batchNormLayer(name: string, o: BatchNormOptions): Layer {
         const runningVar = getBuffer(ctx, `${name}.running_var`);
         let mean: tf.Tensor;
         let variance: tf.Tensor;
+        let centered: tf.Tensor | undefined;
         if (ctx.training) {
           const n = x.size / c;
           if (n < 2)
@@ -71,7 +72,11 @@ export function batchNormLayer(name: string, o: BatchNormOptions): Layer {
               `shape [${x.shape}]`,
             );
           const axes = x.shape.map((_, i) => i).slice(0, -1);
-          ({ mean, variance } = tf.moments(x, axes));
+          // moments by hand: x − mean is computed once and reused for the output (tf.moments
+          // would compute it a second time — two more full-size kernels, forward and backward)
+          mean = tf.mean(x, axes);
+          centered = tf.sub(x, mean);
+          variance = tf.mean(tf.square(centered), axes);
           runningMean.assign(tf.add(tf.mul(runningMean, 1 - momentum), tf.mul(mean, momentum)));
           runningVar.assign(
             tf.add(tf.mul(runningVar, 1 - momentum), tf.mul(variance, (momentum * n) / (n - 1))),
@@ -81,7 +86,7 @@ export function batchNormLayer(name: string, o: BatchNormOptions): Layer {
           variance = runningVar;
         }
         const scale = tf.mul(gamma, tf.rsqrt(tf.add(variance, eps)));
-        return tf.add(tf.mul(tf.sub(x, mean), scale), beta);
+        return tf.add(tf.mul(centered ?? tf.sub(x, mean), scale), beta);
       }),
   };
 }

@@ -68,8 +68,10 @@ export function groupNormLayer(name: string, o: GroupNormOptions): Layer {
         const lead = x.shape.slice(0, -1);
         const grouped = tf.reshape(x, [...lead, g, c / g]);
         const axes = grouped.shape.map((_, i) => i).filter((i) => i !== 0 && i !== lead.length);
-        const { mean, variance } = tf.moments(grouped, axes, true);
-        const normed = tf.mul(tf.sub(grouped, mean), tf.rsqrt(tf.add(variance, eps)));
+        // moments by hand, reusing x − mean for the output (see batchNorm.ts)
+        const centered = tf.sub(grouped, tf.mean(grouped, axes, true));
+        const variance = tf.mean(tf.square(centered), axes, true);
+        const normed = tf.mul(centered, tf.rsqrt(tf.add(variance, eps)));
         const y = tf.reshape(normed, x.shape);
         return tf.add(tf.mul(y, getParam(ctx, `${name}.weight`)), getParam(ctx, `${name}.bias`));
       }),

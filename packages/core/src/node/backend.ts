@@ -16,6 +16,8 @@ export interface BackendReport {
   readonly name: BackendName;
   /** The package that provided a `tensorflow` backend (tfjs-node-gpu or tfjs-node). */
   readonly provider?: string;
+  /** Native kernels registered on the wasm backend (`@scorekit/native`), e.g. "oneDNN 2.6.3". */
+  readonly native?: string;
   /** Where the choice came from: the caller's option, `SCOREKIT_BACKEND`, or automatic. */
   readonly source: 'option' | 'SCOREKIT_BACKEND' | 'auto';
   readonly skipped: ReadonlyArray<{ readonly name: string; readonly reason: string }>;
@@ -90,6 +92,7 @@ async function tryWasm(skipped: { name: string; reason: string }[]): Promise<boo
     const pkgDir = dirname(require.resolve(`${specifier}/package.json`));
     wasm.setWasmPaths(`${join(pkgDir, 'dist')}/`);
     registerWasmConvGradients();
+    await tryNative(skipped);
     if (await tf.setBackend('wasm')) {
       await tf.ready();
       return true;
@@ -102,6 +105,21 @@ async function tryWasm(skipped: { name: string; reason: string }[]): Promise<boo
     });
   }
   return false;
+}
+
+let nativeVersion: string | undefined;
+
+/** Registers `@scorekit/native`'s oneDNN kernels on wasm when that package's addon is built. */
+async function tryNative(skipped: { name: string; reason: string }[]): Promise<void> {
+  try {
+    const specifier: string = '@scorekit/native'; // optional: absent or not built is fine
+    const native = (await import(specifier)) as {
+      registerNativeKernels(): { version: string };
+    };
+    nativeVersion = `oneDNN ${native.registerNativeKernels().version}`;
+  } catch (cause) {
+    skipped.push({ name: 'native kernels', reason: firstLine(cause) || 'unavailable' });
+  }
 }
 
 /**
@@ -154,7 +172,8 @@ export async function setupBackend(options: SetupBackendOptions = {}): Promise<B
       throw new Error(`backend 'tensorflow' unavailable: ${formatSkipped(skipped)}`);
   }
   if (wanted === 'auto' || wanted === 'wasm') {
-    if (await tryWasm(skipped)) return { name: 'wasm', source, skipped };
+    if (await tryWasm(skipped))
+      return { name: 'wasm', source, skipped, ...(nativeVersion ? { native: nativeVersion } : {}) };
     if (wanted === 'wasm') throw new Error(`backend 'wasm' unavailable: ${formatSkipped(skipped)}`);
   }
   if (cpuMissing !== null) throw new Error(`backend 'cpu' unavailable: ${cpuMissing}`);
@@ -169,7 +188,11 @@ function formatSkipped(skipped: BackendReport['skipped']): string {
 
 /** A one-line description of a {@link BackendReport} for logs. */
 export function describeBackend(report: BackendReport): string {
-  const via = report.provider ? ` via ${report.provider}` : '';
+  const via = report.provider
+    ? ` via ${report.provider}`
+    : report.native
+      ? ` + native kernels (${report.native})`
+      : '';
   const from = report.source === 'SCOREKIT_BACKEND' ? ' (from SCOREKIT_BACKEND)' : '';
   const why = report.skipped.length > 0 ? ` (skipped ${formatSkipped(report.skipped)})` : '';
   return `${report.name}${via}${from}${why}`;

@@ -1,0 +1,118 @@
+import { existsSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { fileURLToPath } from 'node:url';
+
+/**
+ * The functions of the compiled oneDNN addon (`build/scorekit_native.node`, from
+ * `src/addon.cc`). Each works in place on the wasm heap: `heap` is the wasm backend's memory
+ * buffer, the other numbers are byte offsets of float32 tensors in it and their shapes.
+ */
+export interface NativeAddon {
+  /** y = conv(x, w): NHWC x, filter [kh, kw, ci, co], NHWC y. */
+  conv2dForward(heap: ArrayBuffer, x: number, w: number, y: number, ...shape: ConvShapeArgs): void;
+  /** dx = ∂L/∂x from dy and the filter (the transposed convolution). */
+  conv2dBackwardData(
+    heap: ArrayBuffer,
+    dy: number,
+    w: number,
+    dx: number,
+    ...shape: ConvShapeArgs
+  ): void;
+  /** dw = ∂L/∂w from x and dy, written in the tfjs filter layout [kh, kw, ci, co]. */
+  conv2dBackwardFilter(
+    heap: ArrayBuffer,
+    x: number,
+    dy: number,
+    dw: number,
+    ...shape: ConvShapeArgs
+  ): void;
+  /** c = op(a) · op(b) over a (broadcast) batch; see addon.cc. */
+  matMul(
+    heap: ArrayBuffer,
+    a: number,
+    b: number,
+    c: number,
+    batchA: number,
+    batchB: number,
+    m: number,
+    k: number,
+    n: number,
+    transposeA: number,
+    transposeB: number,
+  ): void;
+  /** Sets oneDNN's (OpenMP) thread count. */
+  setThreads(n: number): void;
+  getThreads(): number;
+  /** oneDNN's version, e.g. "2.6.3". */
+  version(): string;
+}
+
+/**
+ * n, h, w, ci, ho, wo, co, kh, kw, strideH, strideW, dilationH, dilationW, padTop, padLeft,
+ * padBottom, padRight.
+ */
+export type ConvShapeArgs = [
+  number,
+  number,
+  number,
+  number,
+  number,
+  number,
+  number,
+  number,
+  number,
+  number,
+  number,
+  number,
+  number,
+  number,
+  number,
+  number,
+  number,
+];
+
+/** Where the install script writes the addon. */
+export const addonPath = fileURLToPath(new URL('../build/scorekit_native.node', import.meta.url));
+
+/** The addon, or why it is unavailable (not built: no libdnnl-dev at install time; or it fails to load). */
+export type AddonStatus =
+  | { readonly available: true; readonly addon: NativeAddon }
+  | { readonly available: false; readonly reason: string };
+
+let cached: AddonStatus | undefined;
+
+/**
+ * Loads the compiled addon once. Never throws: a missing or broken addon is reported as
+ * `{ available: false, reason }` naming the file and how to build it.
+ *
+ * @example
+ * ```ts
+ * const s = loadAddon();
+ * if (s.available) console.log(s.addon.version());
+ * ```
+ */
+export function loadAddon(): AddonStatus {
+  if (cached) return cached;
+  if (process.env.SCOREKIT_NATIVE === '0')
+    cached = { available: false, reason: 'disabled by SCOREKIT_NATIVE=0' };
+  else if (!existsSync(addonPath))
+    cached = {
+      available: false,
+      reason: `${addonPath} not built (apt-get install -y libdnnl-dev g++, then npm run build:addon -w @scorekit/native)`,
+    };
+  else
+    try {
+      // oneDNN runs on OpenMP; libgomp's default is to spin after each parallel region, which on
+      // a shared machine steals the core the JS thread (and everyone else) needs. Read by libgomp
+      // when the addon loads it, so set before the require.
+      process.env.OMP_WAIT_POLICY ??= 'PASSIVE';
+      const addon = createRequire(import.meta.url)(addonPath) as NativeAddon;
+      cached = { available: true, addon };
+    } catch (e) {
+      cached = {
+        available: false,
+        reason: `${addonPath} failed to load: ${e instanceof Error ? e.message.split('\n')[0] : String(e)}`,
+      };
+    }
+  return cached;
+}
