@@ -15,3 +15,4 @@ export * from './secondOrder.js';
 export * from './tensor.js';
 export * from './types.js';
 export * from './wasmKernels.js';
+export * from './node/webgpu.js';
