@@ -5,6 +5,7 @@ import {
   missingVulkanDriver,
   type WebgpuAdapterReport,
 } from './webgpuAdapter.js';
+import { registerWebgpuKernels } from './webgpuKernels.js';
 import { type GuardedDevice, guardedWebgpuBackend, hasErrorCheck, type WebGPUBackendClass } from './webgpuGuard.js';
 
 /** The parts of a WebGPU adapter scorekit uses. */
@@ -73,6 +74,8 @@ const REQUIRED_LIMITS = [
   'maxBufferSize',
   'maxComputeWorkgroupSizeX',
   'maxComputeInvocationsPerWorkgroup',
+  // not raised by tfjs: AddN and Concat bind one storage buffer per input
+  'maxStorageBuffersPerShaderStage',
 ] as const;
 
 interface Active {
@@ -202,6 +205,7 @@ export async function tryWebgpu(
     active = { device, definedGpu };
     process.once('beforeExit', () => void teardownWebgpu());
     const Guarded = guardedWebgpuBackend(modules.WebGPUBackend);
+    registerWebgpuKernels();
     const info = chosen.adapter.info;
     if (tf.findBackendFactory('webgpu')) tf.removeBackend('webgpu');
     tf.registerBackend('webgpu', () => new Guarded(device as never, info as never), 3);

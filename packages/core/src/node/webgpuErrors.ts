@@ -45,7 +45,8 @@ export interface GpuErrorRecord {
 export class GpuDeviceError extends Error {
   readonly errors: readonly GpuErrorRecord[];
   constructor(errors: readonly GpuErrorRecord[]) {
-    const first = errors[0];
+    // a kernel's own error first: errors outside kernels are usually its consequences
+    const first = errors.find((e) => !e.op.startsWith('outside')) ?? errors[0];
     const head = first
       ? `webgpu ${first.kind} error in ${first.op} (output [${first.shape.join(', ')}], ` +
         `${first.shape.reduce((a, b) => a * b, 1)} elements): ${first.message.split('\n')[0]}`
