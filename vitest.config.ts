@@ -43,6 +43,7 @@ export default defineConfig({
       project('training', 'packages/training'),
       project('examples', 'examples'),
       project('integration', 'tests'),
+      project('gpu', 'gpu'),
     ],
   },
 });

@@ -24,7 +24,8 @@ export function registerWebgpuKernels(): void {
   if (!original) return;
   const addN = original.kernelFunc as unknown as KernelFunc;
   const chunkedAddN: KernelFunc = (args) => {
-    const tensors = Object.values(args.inputs) as tf.TensorInfo[];
+    // tf.addN passes its tensors as an array (tfjs's AddN kernels map over it)
+    const tensors = args.inputs as unknown as tf.TensorInfo[];
     const limit = args.backend.device.limits['maxStorageBuffersPerShaderStage'] ?? 8;
     const perDispatch = Math.max(2, limit - 1);
     let level = tensors;
@@ -33,13 +34,13 @@ export function registerWebgpuKernels(): void {
       const next: tf.TensorInfo[] = [];
       for (let i = 0; i < level.length; i += perDispatch) {
         const chunk = level.slice(i, i + perDispatch);
-        next.push(chunk.length === 1 ? (chunk[0] as tf.TensorInfo) : addN({ ...args, inputs: { ...chunk } }));
+        next.push(chunk.length === 1 ? (chunk[0] as tf.TensorInfo) : addN({ ...args, inputs: chunk as never }));
       }
       if (owned) for (const t of level) if (!next.includes(t)) args.backend.disposeData(t.dataId);
       level = next;
       owned = true;
     }
-    const out = addN({ ...args, inputs: { ...level } });
+    const out = addN({ ...args, inputs: level as never });
     if (owned) for (const t of level) args.backend.disposeData(t.dataId);
     return out;
   };
