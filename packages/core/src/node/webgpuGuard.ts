@@ -30,7 +30,11 @@ interface WebGPUBackendLike extends KernelBackend {
   ): unknown;
   read(dataId: object): Promise<unknown>;
   readSync(dataId: object): unknown;
+  uploadToGPU(dataId: object): void;
 }
+
+/** int32 / bool tensors up to this many elements keep their host copy after upload. */
+const HOST_COPY_LIMIT = 65_536;
 
 /** The constructor of tfjs's `WebGPUBackend`. */
 export type WebGPUBackendClass = new (device: never, adapterInfo?: never) => KernelBackend;
@@ -129,6 +133,23 @@ export function guardedWebgpuBackend(Base: WebGPUBackendClass): WebGPUBackendCla
       const values = await super.read(dataId);
       await this.checkErrors();
       return values;
+    }
+
+    /**
+     * tfjs drops the host values of a tensor once it is uploaded; small int32 / bool tensors
+     * (labels, indices) keep them, so label checks (`dataSync` of labels) still work after the
+     * labels fed a GPU kernel. Tensors are immutable, so the copy cannot go stale.
+     */
+    override uploadToGPU(dataId: object): void {
+      const data = this.tensorMap.get(dataId);
+      const keep =
+        (data.dtype === 'int32' || data.dtype === 'bool') &&
+        data.values != null &&
+        data.shape.reduce((a, b) => a * b, 1) <= HOST_COPY_LIMIT
+          ? data.values
+          : null;
+      super.uploadToGPU(dataId);
+      if (keep !== null) data.values = keep;
     }
 
     override readSync(dataId: object): unknown {
