@@ -49,8 +49,15 @@ export async function writeBundle(dir: string): Promise<BundleReport> {
     // the optional packages are loaded from dawn.node next to the script, never imported
     external: ['webgpu', '@tensorflow/tfjs-node', '@tensorflow/tfjs-node-gpu', 'esbuild', './gpuCheckBundle.js'],
     banner: {
-      // CommonJS dependencies inside an ES module bundle
-      js: "import { createRequire as __cr } from 'node:module'; const require = __cr(import.meta.url);",
+      // CommonJS dependencies (require, __dirname: tfjs-backend-wasm) inside an ES module bundle
+      js: [
+        "import { createRequire as __cr } from 'node:module';",
+        "import { fileURLToPath as __fu } from 'node:url';",
+        "import { dirname as __dn } from 'node:path';",
+        'const require = __cr(import.meta.url);',
+        'const __filename = __fu(import.meta.url);',
+        'const __dirname = __dn(__filename);',
+      ].join(' '),
     },
     logLevel: 'warning',
     legalComments: 'none',
