@@ -115,7 +115,10 @@ const CASES: BlockCase[] = [
     logits: (ctx, x, extra) =>
       tf.mul(
         d.apply(ctx, x),
-        project(silu(emb.apply(ctx, tf.abs(extra['sigma'] as tf.Tensor) as tf.Tensor1D)), extra['proj'] as tf.Tensor),
+        project(
+          silu(emb.apply(ctx, tf.abs(extra['sigma'] as tf.Tensor) as tf.Tensor1D)),
+          extra['proj'] as tf.Tensor,
+        ),
       ),
   },
 ];
@@ -124,49 +127,67 @@ const CASES: BlockCase[] = [
 async function inputsOf(c: BlockCase): Promise<{ params: Arrays; buffers: Arrays; data: Arrays }> {
   return onBackend('cpu', async () => {
     const vars = initVariables(key(7), c.specs);
-    const params = await readAll(Object.fromEntries(Object.entries(vars.params).map(([n, v]) => [n, tf.clone(v)])));
-    const buffers = await readAll(Object.fromEntries(Object.entries(vars.buffers).map(([n, v]) => [n, tf.clone(v)])));
+    const params = await readAll(
+      Object.fromEntries(Object.entries(vars.params).map(([n, v]) => [n, tf.clone(v)])),
+    );
+    const buffers = await readAll(
+      Object.fromEntries(Object.entries(vars.buffers).map(([n, v]) => [n, tf.clone(v)])),
+    );
     disposeVariables(vars);
     const shapes: Record<string, number[]> = { x: c.x, target: c.x, ...c.extra };
     const data = await readAll(
       Object.fromEntries(
-        Object.entries(shapes).map(([n, s], i) => [n, tf.randomNormal(s, 0, n === 'target' ? 0.3 : 1, 'float32', 11 + i)]),
+        Object.entries(shapes).map(([n, s], i) => [
+          n,
+          tf.randomNormal(s, 0, n === 'target' ? 0.3 : 1, 'float32', 11 + i),
+        ]),
       ),
     );
     return { params, buffers, data };
   });
 }
 
-describe.runIf(adapter)(`webgpu second order vs cpu (${adapter ? adapter.device || adapter.description : ''})`, () => {
-  for (const c of CASES) {
-    it(`${c.name}: ∂/∂θ ‖∇ₓ log p(y|x) − c‖² matches cpu`, async () => {
-      const { params, buffers, data } = await inputsOf(c);
-      const names = Object.keys(params);
-      const all = { ...params, ...Object.fromEntries(Object.entries(buffers).map(([n, v]) => [`buffer:${n}`, v])), ...data };
-      const result = await crossBackend(all, (ins) => {
-        const bufs = Object.fromEntries(
-          Object.keys(buffers).map((n) => [n, tf.variable(ins[`buffer:${n}`] as tf.Tensor, false)]),
-        );
-        const objective = dlsmObjective(
-          (p, xx) => c.logits({ params: p, buffers: bufs, training: c.training ?? false }, xx, ins),
-          ins['x'] as tf.Tensor,
-          c.labels,
-          c.classes,
-          ins['target'] as tf.Tensor,
-        );
-        const { value, grads } = tf.valueAndGrads((...ts: tf.Tensor[]) =>
-          objective(Object.fromEntries(names.map((n, i) => [n, ts[i] as tf.Tensor]))),
-        )(names.map((n) => ins[n] as tf.Tensor));
-        objective.dispose();
-        tf.dispose(Object.values(bufs));
-        return { value, ...Object.fromEntries(names.map((n, i) => [n, grads[i] as tf.Tensor])) };
+describe.runIf(adapter)(
+  `webgpu second order vs cpu (${adapter ? adapter.device || adapter.description : ''})`,
+  () => {
+    for (const c of CASES) {
+      it(`${c.name}: ∂/∂θ ‖∇ₓ log p(y|x) − c‖² matches cpu`, async () => {
+        const { params, buffers, data } = await inputsOf(c);
+        const names = Object.keys(params);
+        const all = {
+          ...params,
+          ...Object.fromEntries(Object.entries(buffers).map(([n, v]) => [`buffer:${n}`, v])),
+          ...data,
+        };
+        const result = await crossBackend(all, (ins) => {
+          const bufs = Object.fromEntries(
+            Object.keys(buffers).map((n) => [
+              n,
+              tf.variable(ins[`buffer:${n}`] as tf.Tensor, false),
+            ]),
+          );
+          const objective = dlsmObjective(
+            (p, xx) =>
+              c.logits({ params: p, buffers: bufs, training: c.training ?? false }, xx, ins),
+            ins['x'] as tf.Tensor,
+            c.labels,
+            c.classes,
+            ins['target'] as tf.Tensor,
+          );
+          const { value, grads } = tf.valueAndGrads((...ts: tf.Tensor[]) =>
+            objective(Object.fromEntries(names.map((n, i) => [n, ts[i] as tf.Tensor]))),
+          )(names.map((n) => ins[n] as tf.Tensor));
+          objective.dispose();
+          tf.dispose(Object.values(bufs));
+          return { value, ...Object.fromEntries(names.map((n, i) => [n, grads[i] as tf.Tensor])) };
+        });
+        const value = result.gpu['value']?.values[0] as number;
+        expect(Number.isFinite(value) && value > 0, `objective ${value}`).toBe(true);
+        expect(result.worst, `worst relative error in ${result.tensor}`).toBeLessThan(RTOL);
       });
-      const value = result.gpu['value']?.values[0] as number;
-      expect(Number.isFinite(value) && value > 0, `objective ${value}`).toBe(true);
-      expect(result.worst, `worst relative error in ${result.tensor}`).toBeLessThan(RTOL);
-    });
-  }
-});
+    }
+  },
+);
 
 if (!adapter)
   describe('webgpu second order vs cpu', () => {

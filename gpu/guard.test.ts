@@ -58,7 +58,9 @@ describe.runIf(adapter)('webgpu guard', () => {
     const y = tf.add(x, 1);
     const read = y.data();
     await expect(read).rejects.toThrow(GpuDeviceError);
-    await expect(read).rejects.toThrow(/validation error in BrokenProgram \(output \[4\], 4 elements\)/);
+    await expect(read).rejects.toThrow(
+      /validation error in BrokenProgram \(output \[4\], 4 elements\)/,
+    );
     await expect(y.data()).resolves.toBeDefined(); // reported once; the device stays usable
     backend.disposeData(out.dataId);
     tf.dispose([x, y]);

@@ -16,7 +16,10 @@ export const unavailable = adapter
     '(run scripts/ci/gpu.sh to install the software adapter)';
 
 /** Runs `fn` with `backend` current, then restores `webgpu`. */
-export async function onBackend<T>(backend: 'webgpu' | 'cpu' | 'wasm', fn: () => Promise<T>): Promise<T> {
+export async function onBackend<T>(
+  backend: 'webgpu' | 'cpu' | 'wasm',
+  fn: () => Promise<T>,
+): Promise<T> {
   if (!(await tf.setBackend(backend))) throw new Error(`backend ${backend} failed to initialise`);
   try {
     return await fn();
@@ -56,7 +59,8 @@ export function relativeError(a: Arrays, b: Arrays): { worst: number; tensor: st
   for (const [name, ref] of Object.entries(b)) {
     const got = a[name];
     if (!got) throw new Error(`relativeError: ${name} missing`);
-    if (got.values.length !== ref.values.length) throw new Error(`relativeError: ${name} sizes differ`);
+    if (got.values.length !== ref.values.length)
+      throw new Error(`relativeError: ${name} sizes differ`);
     let diff = 0;
     for (let i = 0; i < ref.values.length; i++)
       diff = Math.max(diff, Math.abs((got.values[i] as number) - (ref.values[i] as number)));

@@ -8,9 +8,9 @@ import { join } from 'node:path';
 import { key, type Params, veSde } from '@scorekit/core';
 import { crossEntropy, dlsm, dsm, type LabelledBatch, type Loss, sum } from '@scorekit/losses';
 import {
+  type Buffers,
   bindLogits,
   bindScore,
-  type Buffers,
   disposeVariables,
   type Model,
   parametricLogits,
@@ -21,7 +21,7 @@ import {
   toyScoreModel,
 } from '@scorekit/models';
 import { classifierGuidance, odeSampler, pcSampler } from '@scorekit/samplers';
-import { adam, disposeTrainState, fit, loadCheckpoint } from '@scorekit/training';
+import { adam, disposeTrainState, fit as fitLoop, loadCheckpoint } from '@scorekit/training';
 import * as tf from '@tensorflow/tfjs-core';
 import * as E from 'fp-ts/lib/Either.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -75,7 +75,7 @@ async function fitSteps<B>(
   const params = tensorsOf(init.params);
   const buffers = variablesOf(init.buffers);
   const totals: number[] = [];
-  const result = await fit<B>({
+  const result = await fitLoop<B>({
     loss: lossOf(buffers),
     optimizer: adam({ lr: 1e-3 }),
     batches: () =>
@@ -115,9 +115,10 @@ async function fitBoth<B>(
   const cpu = await onBackend('cpu', () => fitSteps(model, init, lossOf, batch, steps));
   expect(gpu.totals).toHaveLength(steps);
   for (let i = 0; i < steps; i++)
-    expect(Math.abs((gpu.totals[i] as number) - (cpu.totals[i] as number)), `loss at step ${i}`).toBeLessThan(
-      1e-3 * Math.abs(cpu.totals[i] as number),
-    );
+    expect(
+      Math.abs((gpu.totals[i] as number) - (cpu.totals[i] as number)),
+      `loss at step ${i}`,
+    ).toBeLessThan(1e-3 * Math.abs(cpu.totals[i] as number));
   // Adam's first updates are ≈ lr · sign(g): an entry whose gradient is round-off (a bias
   // before a norm) may move ±lr on either backend, so params agree to a few lr, not to 1e-3
   const { worst, tensor } = relativeError(gpu.params, cpu.params);
@@ -147,15 +148,24 @@ describe.runIf(adapter)('webgpu: the method end to end vs cpu', () => {
     Object.assign(inputs, data);
     const result = await crossBackend(inputs, (ins) => {
       const buffers: Buffers = Object.fromEntries(
-        Object.keys(init.buffers).map((n) => [n, tf.variable(ins[`buffer:${n}`] as tf.Tensor, false)]),
+        Object.keys(init.buffers).map((n) => [
+          n,
+          tf.variable(ins[`buffer:${n}`] as tf.Tensor, false),
+        ]),
       );
-      const logits = parametricLogits(classifier as Model<tf.Tensor2D>, buffers, sde, { training: true });
+      const logits = parametricLogits(classifier as Model<tf.Tensor2D>, buffers, sde, {
+        training: true,
+      });
       const score = (x: tf.Tensor) => tf.mul(x, -0.5);
       const loss = sum(dlsm({ sde, logits, score }), crossEntropy({ sde, logits }));
       const names = Object.keys(init.params);
       const batch: LabelledBatch = { x: ins['x'] as tf.Tensor, y: tf.tensor1d([0, 2, 1], 'int32') };
       const { value, grads } = tf.valueAndGrads((...ts: tf.Tensor[]) => {
-        const lv = loss(Object.fromEntries(names.map((n, i) => [n, ts[i] as tf.Tensor])), batch, key(9));
+        const lv = loss(
+          Object.fromEntries(names.map((n, i) => [n, ts[i] as tf.Tensor])),
+          batch,
+          key(9),
+        );
         tf.dispose(Object.values(lv.terms));
         return lv.total;
       })(names.map((n) => ins[n] as tf.Tensor));
@@ -168,7 +178,12 @@ describe.runIf(adapter)('webgpu: the method end to end vs cpu', () => {
 
   it('fit: 3 steps of the toy score model (DSM) and toy classifier (DLSM + CE) match cpu', async () => {
     const points = () => tf.randomNormal([8, 2], 0, 1, 'float32', 31);
-    await fitBoth(toyScore, () => dsm({ sde, score: parametricScore(toyScore, {}, sde) }), () => ({ x: points() }), 3);
+    await fitBoth(
+      toyScore,
+      () => dsm({ sde, score: parametricScore(toyScore, {}, sde) }),
+      () => ({ x: points() }),
+      3,
+    );
     const toyCls = toyClassifier({ trunk: [16, 16], noise: [8], classes: 2 });
     const score = (x: tf.Tensor) => tf.mul(x, -0.5);
     await fitBoth(
@@ -187,14 +202,21 @@ describe.runIf(adapter)('webgpu: the method end to end vs cpu', () => {
     await fitBoth(
       classifier,
       (b) => {
-        const logits = parametricLogits(classifier as Model<tf.Tensor2D>, b, sde, { training: true });
+        const logits = parametricLogits(classifier as Model<tf.Tensor2D>, b, sde, {
+          training: true,
+        });
         return sum(dlsm({ sde, logits, score }), crossEntropy({ sde, logits }));
       },
       () => ({ x: images(2, 8, 41), y: tf.tensor1d([1, 2], 'int32') }),
       2,
     );
     const unet = scoreUnet(tinyUnet);
-    await fitBoth(unet, (b) => dsm({ sde, score: parametricScore(unet, b, sde, { training: true }) }), () => ({ x: images(2, 8, 42) }), 2);
+    await fitBoth(
+      unet,
+      (b) => dsm({ sde, score: parametricScore(unet, b, sde, { training: true }) }),
+      () => ({ x: images(2, 8, 42) }),
+      2,
+    );
   });
 
   it('PC and probability-flow ODE sampler steps with classifier guidance match cpu', async () => {
@@ -211,10 +233,20 @@ describe.runIf(adapter)('webgpu: the method end to end vs cpu', () => {
         { scale: 2 },
       );
       const pc = await pcSampler(guided, sde, { shape: [2, 8, 8, 3] }, key(13));
-      const ode = await odeSampler(guided, sde, { shape: [2, 8, 8, 3], method: 'euler', N: 3 }, key(14));
+      const ode = await odeSampler(
+        guided,
+        sde,
+        { shape: [2, 8, 8, 3], method: 'euler', N: 3 },
+        key(14),
+      );
       const out = await readAll({ pc: pc.samples, ode: ode.samples });
       tf.dispose([pc.xMean, ode.xMean]);
-      tf.dispose([...Object.values(sv.params), ...Object.values(sv.buffers), ...Object.values(cv.params), ...Object.values(cv.buffers)]);
+      tf.dispose([
+        ...Object.values(sv.params),
+        ...Object.values(sv.buffers),
+        ...Object.values(cv.params),
+        ...Object.values(cv.buffers),
+      ]);
       return out;
     };
     const gpu = await sample();
@@ -244,11 +276,16 @@ describe.runIf(adapter)('webgpu: the method end to end vs cpu', () => {
       expect(run.checkpoint).toBeDefined();
       const loaded = await onBackend('wasm', async () => {
         const template = tensorsOf(init.params);
-        const got = await loadCheckpoint(run.checkpoint as string, { params: template as Params, optimizer: adam({ lr: 1e-3 }) })();
+        const got = await loadCheckpoint(run.checkpoint as string, {
+          params: template as Params,
+          optimizer: adam({ lr: 1e-3 }),
+        })();
         tf.dispose(Object.values(template));
         if (E.isLeft(got)) throw new Error(got.left.message);
         const out = await readAll(
-          Object.fromEntries(Object.entries(got.right.state.params).map(([n, t]) => [n, tf.clone(t)])),
+          Object.fromEntries(
+            Object.entries(got.right.state.params).map(([n, t]) => [n, tf.clone(t)]),
+          ),
         );
         disposeTrainState(got.right.state);
         return out;
@@ -256,7 +293,12 @@ describe.runIf(adapter)('webgpu: the method end to end vs cpu', () => {
       for (const [name, v] of Object.entries(run.params)) {
         const back = loaded[name];
         expect(back, name).toBeDefined();
-        expect(Buffer.from((back as { values: Float32Array }).values.buffer).equals(Buffer.from(v.values.buffer)), name).toBe(true);
+        expect(
+          Buffer.from((back as { values: Float32Array }).values.buffer).equals(
+            Buffer.from(v.values.buffer),
+          ),
+          name,
+        ).toBe(true);
       }
     });
   });

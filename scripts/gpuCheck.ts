@@ -40,8 +40,8 @@ import {
   scoreUnet,
 } from '@scorekit/models';
 import '@tensorflow/tfjs';
-import { WebGPUBackend } from '@tensorflow/tfjs-backend-webgpu';
 import { setWasmPaths } from '@tensorflow/tfjs-backend-wasm';
+import { WebGPUBackend } from '@tensorflow/tfjs-backend-webgpu';
 import * as tf from '@tensorflow/tfjs-core';
 
 const args = process.argv.slice(2);
@@ -66,7 +66,11 @@ function wasmDir(): string {
 }
 
 /** Median wall time of `repeats` awaited calls after `warmup` (shader compilation). */
-async function medianSeconds(step: () => Promise<void>, warmup: number, repeats: number): Promise<number> {
+async function medianSeconds(
+  step: () => Promise<void>,
+  warmup: number,
+  repeats: number,
+): Promise<number> {
   for (let i = 0; i < warmup; i++) await step();
   const times: number[] = [];
   for (let i = 0; i < repeats; i++) {
@@ -89,17 +93,15 @@ interface Measured {
 }
 
 /** Runs `measure` on webgpu then on wasm (the same sizes) and reports both. */
-async function bothBackends(
-  detail: string,
-  measure: () => Promise<number>,
-): Promise<Measured> {
+async function bothBackends(detail: string, measure: () => Promise<number>): Promise<Measured> {
   const out: Record<string, number | string> = {};
   for (const backend of ['webgpu', 'wasm'] as const) {
     await tf.setBackend(backend);
     try {
       out[backend] = round(await measure());
     } catch (cause) {
-      out[backend] = `failed: ${cause instanceof Error ? cause.message.split('\n')[0] : String(cause)}`;
+      out[backend] =
+        `failed: ${cause instanceof Error ? cause.message.split('\n')[0] : String(cause)}`;
     }
     log(`${detail} on ${backend}: ${out[backend]}`);
   }
@@ -132,7 +134,12 @@ function matmulGflops(n: number, repeats: number): () => Promise<number> {
   };
 }
 
-function convGflops(batch: number, size: number, channels: number, repeats: number): () => Promise<number> {
+function convGflops(
+  batch: number,
+  size: number,
+  channels: number,
+  repeats: number,
+): () => Promise<number> {
   return async () => {
     const x = tf.randomNormal([batch, size, size, channels], 0, 1, 'float32', 3);
     const w = tf.randomNormal([3, 3, channels, channels], 0, 0.1, 'float32', 4);
@@ -171,7 +178,11 @@ function trainStepImagesPerSecond<B>(
       const s = await medianSeconds(
         async () => {
           const { value, grads } = tf.valueAndGrads((...ts: tf.Tensor[]) => {
-            const lv = loss(Object.fromEntries(names.map((n, i) => [n, ts[i] as tf.Tensor])), data, key(1));
+            const lv = loss(
+              Object.fromEntries(names.map((n, i) => [n, ts[i] as tf.Tensor])),
+              data,
+              key(1),
+            );
             tf.dispose(Object.values(lv.terms));
             return lv.total;
           })(names.map((n) => vars.params[n] as tf.Tensor));
@@ -190,11 +201,24 @@ function trainStepImagesPerSecond<B>(
 }
 
 /** DLSM + CE ∂/∂θ through a small ResNet-18 on webgpu vs cpu (same inputs): worst rel. error. */
-async function secondOrderCheck(): Promise<{ worstRelativeError: number; tensor: string; pass: boolean }> {
-  const model = resnetClassifier({ depth: 18, width: 4, classes: 3, fourierSize: 4, embeddingDim: 8, activation: 'silu' });
+async function secondOrderCheck(): Promise<{
+  worstRelativeError: number;
+  tensor: string;
+  pass: boolean;
+}> {
+  const model = resnetClassifier({
+    depth: 18,
+    width: 4,
+    classes: 3,
+    fourierSize: 4,
+    embeddingDim: 8,
+    activation: 'silu',
+  });
   const run = async (): Promise<Record<string, Float32Array>> => {
     const vars = model.init(key(3));
-    const logits = parametricLogits(model as Model<tf.Tensor2D>, vars.buffers, sde, { training: true });
+    const logits = parametricLogits(model as Model<tf.Tensor2D>, vars.buffers, sde, {
+      training: true,
+    });
     const loss = sum(dlsm({ sde, logits, score: priorScore }), crossEntropy({ sde, logits }));
     const batch: LabelledBatch = {
       x: tf.randomUniform([3, 16, 16, 3], -1, 1, 'float32', 21),
@@ -202,12 +226,17 @@ async function secondOrderCheck(): Promise<{ worstRelativeError: number; tensor:
     };
     const names = Object.keys(vars.params);
     const { grads } = tf.valueAndGrads((...ts: tf.Tensor[]) => {
-      const lv = loss(Object.fromEntries(names.map((n, i) => [n, ts[i] as tf.Tensor])), batch, key(9));
+      const lv = loss(
+        Object.fromEntries(names.map((n, i) => [n, ts[i] as tf.Tensor])),
+        batch,
+        key(9),
+      );
       tf.dispose(Object.values(lv.terms));
       return lv.total;
     })(names.map((n) => vars.params[n] as tf.Tensor));
     const out: Record<string, Float32Array> = {};
-    for (let i = 0; i < names.length; i++) out[names[i] as string] = (await (grads[i] as tf.Tensor).data()) as Float32Array;
+    for (let i = 0; i < names.length; i++)
+      out[names[i] as string] = (await (grads[i] as tf.Tensor).data()) as Float32Array;
     tf.dispose([...grads, batch.x, batch.y]);
     disposeVariables(vars);
     return out;
@@ -223,7 +252,8 @@ async function secondOrderCheck(): Promise<{ worstRelativeError: number; tensor:
   for (const [name, ref] of Object.entries(cpu)) {
     const got = gpu[name] as Float32Array;
     let diff = 0;
-    for (let i = 0; i < ref.length; i++) diff = Math.max(diff, Math.abs((got[i] as number) - (ref[i] as number)));
+    for (let i = 0; i < ref.length; i++)
+      diff = Math.max(diff, Math.abs((got[i] as number) - (ref[i] as number)));
     const r = diff / Math.max(maxAbs(ref), 1e-3 * overall);
     if (!(r <= worst)) {
       worst = r;
@@ -262,9 +292,10 @@ async function sizeLimitCheck(limit: number): Promise<Record<string, unknown>> {
     largestOk = Math.abs(v - want) <= 1e-3 * want;
     fullReductionOk = Math.abs(w - want) <= 1e-3 * want;
     if (!largestOk) largestError = `row-wise sum was ${v}, expected ${want}`;
-    if (!fullReductionOk) largestError += `${largestError ? '; ' : ''}1-D sum of all ${largest} elements was ${w}, expected ${want}`;
+    if (!fullReductionOk)
+      largestError += `${largestError ? '; ' : ''}1-D sum of all ${largest} elements was ${w}, expected ${want}`;
   } catch (e) {
-    largestError = e instanceof Error ? e.message.split('\n')[0] ?? '' : String(e);
+    largestError = e instanceof Error ? (e.message.split('\n')[0] ?? '') : String(e);
   }
   return {
     limitBytes: limit,
@@ -280,28 +311,53 @@ async function sizeLimitCheck(limit: number): Promise<Record<string, unknown>> {
 }
 
 /** Halves the batch of the NCSN++ step until it runs (binding limit or device memory). */
-async function ncsnppImagesPerSecond(start: number, imageSize: number, repeats: number): Promise<Measured & { batch: number }> {
+async function ncsnppImagesPerSecond(
+  start: number,
+  imageSize: number,
+  repeats: number,
+): Promise<Measured & { batch: number }> {
   const model = scoreUnet(
     quick
-      ? { imageSize, nf: 8, chMult: [1, 2], numResBlocks: 1, attnResolutions: [imageSize / 2], dropout: 0 }
+      ? {
+          imageSize,
+          nf: 8,
+          chMult: [1, 2],
+          numResBlocks: 1,
+          attnResolutions: [imageSize / 2],
+          dropout: 0,
+        }
       : { imageSize, dropout: 0 },
   );
-  const lossOf = (b: Buffers) => dsm({ sde, score: parametricScore(model, b, sde, { training: true }) });
+  const lossOf = (b: Buffers) =>
+    dsm({ sde, score: parametricScore(model, b, sde, { training: true }) });
   let batch = start;
   for (;;) {
     await tf.setBackend('webgpu');
     try {
-      await trainStepImagesPerSecond(model, lossOf, () => ({ x: tf.randomUniform([batch, imageSize, imageSize, 3], -1, 1) }), batch, 1)();
+      await trainStepImagesPerSecond(
+        model,
+        lossOf,
+        () => ({ x: tf.randomUniform([batch, imageSize, imageSize, 3], -1, 1) }),
+        batch,
+        1,
+      )();
       break;
     } catch (e) {
-      if (!(e instanceof GpuTensorTooLargeError || e instanceof GpuDeviceError) || batch === 1) throw e;
+      if (!(e instanceof GpuTensorTooLargeError || e instanceof GpuDeviceError) || batch === 1)
+        throw e;
       log(`NCSN++ at batch ${batch} does not fit (${e.message.split(';')[0]}); halving`);
       batch = Math.floor(batch / 2);
     }
   }
   const m = await bothBackends(
     `NCSN++ DSM train step, img/s (batch ${batch}, ${imageSize}×${imageSize}${quick ? ', nf 8, quick' : ''})`,
-    trainStepImagesPerSecond(model, lossOf, () => ({ x: tf.randomUniform([batch, imageSize, imageSize, 3], -1, 1) }), batch, repeats),
+    trainStepImagesPerSecond(
+      model,
+      lossOf,
+      () => ({ x: tf.randomUniform([batch, imageSize, imageSize, 3], -1, 1) }),
+      batch,
+      repeats,
+    ),
   );
   return { ...m, batch };
 }
@@ -318,16 +374,22 @@ async function main(): Promise<number> {
   const dawn = await loadDawn();
   const skipped: { name: string; reason: string }[] = [];
   const adapters: WebgpuAdapterReport[] = (await findWebgpuAdapters(dawn, [])).map((f) => f.report);
-  const chosen = await tryWebgpu(skipped, { modules: { dawn, WebGPUBackend: WebGPUBackend as never } });
+  const chosen = await tryWebgpu(skipped, {
+    modules: { dawn, WebGPUBackend: WebGPUBackend as never },
+  });
   if (!chosen) {
-    process.stdout.write(`${JSON.stringify({ adapters, skipped, error: 'no usable WebGPU adapter' }, null, 2)}\n`);
+    process.stdout.write(
+      `${JSON.stringify({ adapters, skipped, error: 'no usable WebGPU adapter' }, null, 2)}\n`,
+    );
     return 2;
   }
   setWasmPaths(wasmDir());
   registerWasmConvGradients();
   if (!(await tf.setBackend('wasm'))) throw new Error('the wasm backend failed to initialise');
   await tf.setBackend('webgpu');
-  log(`adapter: ${chosen.device || chosen.description}${chosen.software ? ' (software: speeds are not a GPU\'s)' : ''}`);
+  log(
+    `adapter: ${chosen.device || chosen.description}${chosen.software ? " (software: speeds are not a GPU's)" : ''}`,
+  );
 
   const repeats = quick ? 1 : 3;
   const size = quick ? 16 : 32;
@@ -335,7 +397,9 @@ async function main(): Promise<number> {
   const width = quick ? 8 : 64;
   const n = quick ? 256 : 1024;
   const secondOrder = await secondOrderCheck();
-  log(`second order vs cpu: worst relative error ${secondOrder.worstRelativeError} (${secondOrder.tensor})`);
+  log(
+    `second order vs cpu: worst relative error ${secondOrder.worstRelativeError} (${secondOrder.tensor})`,
+  );
   const sizeLimit = await sizeLimitCheck(chosen.limits.maxStorageBufferBindingSize);
   log(`size limit: ${JSON.stringify(sizeLimit)}`);
   const matmul = await bothBackends(`matmul ${n}×${n}, GFLOP/s`, matmulGflops(n, repeats));
@@ -344,13 +408,21 @@ async function main(): Promise<number> {
     convGflops(quick ? 4 : 32, size, quick ? 16 : 64, repeats),
   );
   const resnet = resnetClassifier({ depth: 18, width, classes: 10 });
-  const labels = () => tf.tensor1d(Array.from({ length: batch }, (_, i) => i % 10), 'int32');
+  const labels = () =>
+    tf.tensor1d(
+      Array.from({ length: batch }, (_, i) => i % 10),
+      'int32',
+    );
   const images = () => tf.randomUniform([batch, size, size, 3], -1, 1);
   const ce = await bothBackends(
     `ResNet-18 (width ${width}) CE train step, img/s (batch ${batch}, ${size}×${size})`,
     trainStepImagesPerSecond(
       resnet,
-      (b) => crossEntropy({ sde, logits: parametricLogits(resnet as Model<tf.Tensor2D>, b, sde, { training: true }) }),
+      (b) =>
+        crossEntropy({
+          sde,
+          logits: parametricLogits(resnet as Model<tf.Tensor2D>, b, sde, { training: true }),
+        }),
       () => ({ x: images(), y: labels() }),
       batch,
       repeats,
@@ -388,7 +460,9 @@ async function main(): Promise<number> {
   const failed = [
     ...(secondOrder.pass ? [] : ['second-order cross-check']),
     ...(sizeLimit['pass'] ? [] : ['size-limit check']),
-    ...[matmul, conv, ce, dlsmCe, ncsnpp].filter((m) => typeof m.webgpu === 'string').map((m) => m.detail),
+    ...[matmul, conv, ce, dlsmCe, ncsnpp]
+      .filter((m) => typeof m.webgpu === 'string')
+      .map((m) => m.detail),
   ];
   if (failed.length > 0) log(`FAILED: ${failed.join('; ')}`);
   return failed.length > 0 ? 1 : 0;

@@ -47,7 +47,13 @@ export async function writeBundle(dir: string): Promise<BundleReport> {
     target: 'node20',
     conditions: ['@scorekit/source'],
     // the optional packages are loaded from dawn.node next to the script, never imported
-    external: ['webgpu', '@tensorflow/tfjs-node', '@tensorflow/tfjs-node-gpu', 'esbuild', './gpuCheckBundle.js'],
+    external: [
+      'webgpu',
+      '@tensorflow/tfjs-node',
+      '@tensorflow/tfjs-node-gpu',
+      'esbuild',
+      './gpuCheckBundle.js',
+    ],
     banner: {
       // CommonJS dependencies (require, __dirname: tfjs-backend-wasm) inside an ES module bundle
       js: [
@@ -63,7 +69,10 @@ export async function writeBundle(dir: string): Promise<BundleReport> {
     legalComments: 'none',
   });
   await copyFile(dawn, join(tmp, 'dawn.node'));
-  const wasmDist = join(dirname(require.resolve('@tensorflow/tfjs-backend-wasm/package.json')), 'dist');
+  const wasmDist = join(
+    dirname(require.resolve('@tensorflow/tfjs-backend-wasm/package.json')),
+    'dist',
+  );
   for (const f of await readdir(wasmDist))
     if (f.endsWith('.wasm')) await copyFile(join(wasmDist, f), join(tmp, f));
   const files: Record<string, number> = {};

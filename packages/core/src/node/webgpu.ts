@@ -5,8 +5,13 @@ import {
   missingVulkanDriver,
   type WebgpuAdapterReport,
 } from './webgpuAdapter.js';
+import {
+  type GuardedDevice,
+  guardedWebgpuBackend,
+  hasErrorCheck,
+  type WebGPUBackendClass,
+} from './webgpuGuard.js';
 import { registerWebgpuKernels } from './webgpuKernels.js';
-import { type GuardedDevice, guardedWebgpuBackend, hasErrorCheck, type WebGPUBackendClass } from './webgpuGuard.js';
 
 /** The parts of a WebGPU adapter scorekit uses. */
 interface AdapterLike {
@@ -244,16 +249,19 @@ export async function teardownWebgpu(): Promise<void> {
   if (tf.findBackendFactory('webgpu')) tf.removeBackend('webgpu');
   was.device.destroy();
   if (was.definedGpu) {
-    const nav = (globalThis as Record<string, unknown>)['navigator'] as Record<string, unknown> | undefined;
+    const nav = (globalThis as Record<string, unknown>)['navigator'] as
+      | Record<string, unknown>
+      | undefined;
     if (nav) delete nav['gpu'];
   }
 }
 
-export { GpuDeviceError, GpuSyncReadError, GpuTensorTooLargeError } from './webgpuErrors.js';
-export type { GpuErrorRecord } from './webgpuErrors.js';
 export {
   describeAdapter,
   isSoftwareAdapter,
   type WebgpuAdapterReport,
   type WebgpuLimits,
 } from './webgpuAdapter.js';
+export type { GpuErrorRecord } from './webgpuErrors.js';
+export { GpuDeviceError, GpuSyncReadError, GpuTensorTooLargeError } from './webgpuErrors.js';
+export { syncReadPhase } from './webgpuHost.js';

@@ -86,7 +86,9 @@ export function adapterReport(
 
 /** A one-line description of an adapter for logs. */
 export function describeAdapter(a: WebgpuAdapterReport): string {
-  const name = [a.vendor, a.architecture, a.device, a.description].filter((s) => s !== '').join(' / ');
+  const name = [a.vendor, a.architecture, a.device, a.description]
+    .filter((s) => s !== '')
+    .join(' / ');
   const mib = (b: number) => `${Math.round(b / 2 ** 20)} MiB`;
   return (
     `${name || 'unnamed adapter'} via ${a.via}${a.software ? ' (software)' : ''}; ` +

@@ -16,7 +16,13 @@ export class GpuTensorTooLargeError extends Error {
   readonly bytes: number;
   /** The device limit exceeded, by name and value. */
   readonly limit: { readonly name: string; readonly bytes: number };
-  constructor(op: string, shape: readonly number[], bytes: number, limitName: string, limit: number) {
+  constructor(
+    op: string,
+    shape: readonly number[],
+    bytes: number,
+    limitName: string,
+    limit: number,
+  ) {
     super(
       `webgpu: ${op} needs a tensor of shape [${shape.join(', ')}] = ${bytes} bytes, more than ` +
         `the device's ${limitName} of ${limit} bytes; split the batch or use a smaller model ` +

@@ -15,12 +15,15 @@ interface GpuErrorLike {
 export interface GuardedDevice {
   pushErrorScope(filter: 'validation' | 'out-of-memory' | 'internal'): void;
   popErrorScope(): Promise<GpuErrorLike | null>;
-  addEventListener(type: 'uncapturederror', listener: (event: { error: GpuErrorLike }) => void): void;
+  addEventListener(
+    type: 'uncapturederror',
+    listener: (event: { error: GpuErrorLike }) => void,
+  ): void;
   readonly limits: { readonly maxStorageBufferBindingSize: number; readonly maxBufferSize: number };
 }
 
 /** The parts of tfjs's `WebGPUBackend` the guard overrides (tfjs-backend-webgpu 4.22). */
-interface WebGPUBackendLike extends KernelBackend {
+interface WebGPUBackendLike {
   readonly device: unknown;
   readonly tensorMap: { get(dataId: object): { values: unknown; shape: number[]; dtype: string } };
   runWebGPUProgram(
@@ -59,7 +62,10 @@ const BYTES_PER_ELEMENT = 4;
  * @returns a backend class with the constructor of `Base`, plus `checkErrors()`.
  */
 export function guardedWebgpuBackend(Base: WebGPUBackendClass): WebGPUBackendClass {
-  const BaseClass = Base as unknown as new (device: GuardedDevice, info: unknown) => WebGPUBackendLike;
+  const BaseClass = Base as unknown as new (
+    device: GuardedDevice,
+    info: unknown,
+  ) => WebGPUBackendLike;
   class GuardedWebGPUBackend extends BaseClass {
     private readonly pending = new Set<Promise<void>>();
     private readonly failures: GpuErrorRecord[] = [];
@@ -84,7 +90,13 @@ export function guardedWebgpuBackend(Base: WebGPUBackendClass): WebGPUBackendCla
     private refuseTooLarge(op: string, shape: readonly number[]): void {
       const bytes = shape.reduce((a, b) => a * b, 1) * BYTES_PER_ELEMENT;
       if (bytes > this.bindingLimit)
-        throw new GpuTensorTooLargeError(op, shape, bytes, 'maxStorageBufferBindingSize', this.bindingLimit);
+        throw new GpuTensorTooLargeError(
+          op,
+          shape,
+          bytes,
+          'maxStorageBufferBindingSize',
+          this.bindingLimit,
+        );
       if (bytes > this.bufferLimit)
         throw new GpuTensorTooLargeError(op, shape, bytes, 'maxBufferSize', this.bufferLimit);
     }

@@ -3,7 +3,9 @@ import * as tf from '@tensorflow/tfjs-core';
 /** The kernel-function arguments tfjs passes (the parts used here). */
 interface KernelArgs {
   readonly inputs: tf.NamedTensorInfoMap;
-  readonly backend: tf.KernelBackend & { readonly device: { readonly limits: Record<string, number> } };
+  readonly backend: tf.KernelBackend & {
+    readonly device: { readonly limits: Record<string, number> };
+  };
   readonly attrs?: tf.NamedAttrMap;
 }
 
@@ -34,7 +36,11 @@ export function registerWebgpuKernels(): void {
       const next: tf.TensorInfo[] = [];
       for (let i = 0; i < level.length; i += perDispatch) {
         const chunk = level.slice(i, i + perDispatch);
-        next.push(chunk.length === 1 ? (chunk[0] as tf.TensorInfo) : addN({ ...args, inputs: chunk as never }));
+        next.push(
+          chunk.length === 1
+            ? (chunk[0] as tf.TensorInfo)
+            : addN({ ...args, inputs: chunk as never }),
+        );
       }
       if (owned) for (const t of level) if (!next.includes(t)) args.backend.disposeData(t.dataId);
       level = next;
