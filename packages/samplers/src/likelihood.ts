@@ -163,7 +163,9 @@ export async function logLikelihood(
     try {
       const { value, divergence } = hutchinsonDivergence((xx) => ode.drift(xx, tVec), xt, probe);
       // one async read per evaluation: [drift, divergence] flattened together
-      const both = tf.tidy(() => tf.concat([tf.reshape(value, [-1]), tf.reshape(divergence, [-1])]));
+      const both = tf.tidy(() =>
+        tf.concat([tf.reshape(value, [-1]), tf.reshape(divergence, [-1])]),
+      );
       tf.dispose([value, divergence]);
       const out = Float64Array.from(await both.data());
       both.dispose();
