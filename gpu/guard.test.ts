@@ -25,70 +25,71 @@ interface ProgramRunner {
   readonly device: { createBuffer(d: { size: number; usage: number }): unknown };
 }
 
-describe.runIf(adapter)('webgpu guard', () => {
-  it('refuses a tensor larger than maxStorageBufferBindingSize before computing it', () => {
-    const limit = adapter?.limits.maxStorageBufferBindingSize as number;
-    const n = limit / 4 + 4;
-    let caught: unknown;
-    try {
-      tf.tidy(() => tf.fill([n], 1.5));
-    } catch (e) {
-      caught = e;
-    }
-    expect(caught).toBeInstanceOf(GpuTensorTooLargeError);
-    const err = caught as GpuTensorTooLargeError;
-    expect(err.shape).toEqual([n]);
-    expect(err.bytes).toBe(n * 4);
-    expect(err.limit.name).toBe('maxStorageBufferBindingSize');
-    expect(err.message).toMatch(/FillProgram needs a tensor of shape/);
-  });
+if (adapter)
+  describe('webgpu guard', () => {
+    it('refuses a tensor larger than maxStorageBufferBindingSize before computing it', () => {
+      const limit = adapter?.limits.maxStorageBufferBindingSize as number;
+      const n = limit / 4 + 4;
+      let caught: unknown;
+      try {
+        tf.tidy(() => tf.fill([n], 1.5));
+      } catch (e) {
+        caught = e;
+      }
+      expect(caught).toBeInstanceOf(GpuTensorTooLargeError);
+      const err = caught as GpuTensorTooLargeError;
+      expect(err.shape).toEqual([n]);
+      expect(err.bytes).toBe(n * 4);
+      expect(err.limit.name).toBe('maxStorageBufferBindingSize');
+      expect(err.message).toMatch(/FillProgram needs a tensor of shape/);
+    });
 
-  it('the largest allowed single tensor computes right', async () => {
-    const limit = adapter?.limits.maxStorageBufferBindingSize as number;
-    const n = Math.floor(limit / 4 / 8); // 1/8 of the limit: ≤ 16 MiB, quick on a software adapter
-    const s = tf.tidy(() => tf.sum(tf.fill([n], 0.5)));
-    expect((await s.data())[0]).toBeCloseTo(n * 0.5, -2);
-    s.dispose();
-  });
+    it('the largest allowed single tensor computes right', async () => {
+      const limit = adapter?.limits.maxStorageBufferBindingSize as number;
+      const n = Math.floor(limit / 4 / 8); // 1/8 of the limit: ≤ 16 MiB, quick on a software adapter
+      const s = tf.tidy(() => tf.sum(tf.fill([n], 0.5)));
+      expect((await s.data())[0]).toBeCloseTo(n * 0.5, -2);
+      s.dispose();
+    });
 
-  it("a kernel's GPU validation error is thrown at the next read, naming the kernel and size", async () => {
-    const backend = tf.backend() as unknown as ProgramRunner;
-    const x = tf.tensor1d([1, 2, 3, 4]);
-    const out = backend.runWebGPUProgram(new BrokenProgram(), [x], 'float32');
-    const y = tf.add(x, 1);
-    const read = y.data();
-    await expect(read).rejects.toThrow(GpuDeviceError);
-    await expect(read).rejects.toThrow(
-      /validation error in BrokenProgram \(output \[4\], 4 elements\)/,
-    );
-    await expect(y.data()).resolves.toBeDefined(); // reported once; the device stays usable
-    backend.disposeData(out.dataId);
-    tf.dispose([x, y]);
-  });
+    it("a kernel's GPU validation error is thrown at the next read, naming the kernel and size", async () => {
+      const backend = tf.backend() as unknown as ProgramRunner;
+      const x = tf.tensor1d([1, 2, 3, 4]);
+      const out = backend.runWebGPUProgram(new BrokenProgram(), [x], 'float32');
+      const y = tf.add(x, 1);
+      const read = y.data();
+      await expect(read).rejects.toThrow(GpuDeviceError);
+      await expect(read).rejects.toThrow(
+        /validation error in BrokenProgram \(output \[4\], 4 elements\)/,
+      );
+      await expect(y.data()).resolves.toBeDefined(); // reported once; the device stays usable
+      backend.disposeData(out.dataId);
+      tf.dispose([x, y]);
+    });
 
-  it('an error outside any kernel is thrown at the next read too', async () => {
-    const backend = tf.backend() as unknown as ProgramRunner;
-    backend.device.createBuffer({ size: 4, usage: 0 }); // usage 0 is invalid
-    const y = tf.tidy(() => tf.mul(tf.tensor1d([1, 2]), 2));
-    const read = y.data();
-    await expect(read).rejects.toThrow(/outside any kernel/);
-    y.dispose();
-  });
+    it('an error outside any kernel is thrown at the next read too', async () => {
+      const backend = tf.backend() as unknown as ProgramRunner;
+      backend.device.createBuffer({ size: 4, usage: 0 }); // usage 0 is invalid
+      const y = tf.tidy(() => tf.mul(tf.tensor1d([1, 2]), 2));
+      const read = y.data();
+      await expect(read).rejects.toThrow(/outside any kernel/);
+      y.dispose();
+    });
 
-  it('a synchronous read of GPU data says to use await data()', () => {
-    const y = tf.fill([1000], 2); // computed on the GPU (tiny CPU-held inputs may stay on the CPU)
-    expect(() => y.dataSync()).toThrow(GpuSyncReadError);
-    expect(() => y.arraySync()).toThrow(/await tensor.data\(\)/);
-    y.dispose();
-  });
+    it('a synchronous read of GPU data says to use await data()', () => {
+      const y = tf.fill([1000], 2); // computed on the GPU (tiny CPU-held inputs may stay on the CPU)
+      expect(() => y.dataSync()).toThrow(GpuSyncReadError);
+      expect(() => y.arraySync()).toThrow(/await tensor.data\(\)/);
+      y.dispose();
+    });
 
-  it('a sum of more tensors than storage bindings (chunked AddN) is right', async () => {
-    const ts = Array.from({ length: 37 }, (_, i) => tf.fill([5], i + 1));
-    const s = tf.addN(ts);
-    expect(Array.from(await s.data())).toEqual(Array(5).fill((37 * 38) / 2));
-    tf.dispose([...ts, s]);
+    it('a sum of more tensors than storage bindings (chunked AddN) is right', async () => {
+      const ts = Array.from({ length: 37 }, (_, i) => tf.fill([5], i + 1));
+      const s = tf.addN(ts);
+      expect(Array.from(await s.data())).toEqual(Array(5).fill((37 * 38) / 2));
+      tf.dispose([...ts, s]);
+    });
   });
-});
 
 if (!adapter)
   describe('webgpu guard', () => {
