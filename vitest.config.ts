@@ -48,6 +48,7 @@ export default defineConfig({
       project('native', 'packages/native'),
       project('examples', 'examples'),
       project('integration', 'tests'),
+      project('gpu', 'gpu'),
     ],
   },
 });

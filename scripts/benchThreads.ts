@@ -5,7 +5,7 @@
  * process, and prints the medians and the median per-round ratio (1 thread ÷ 2 threads). Needs
  * the @scorekit/native addon.
  */
-import { describeBackend, setupBackend } from '@scorekit/core';
+import { describeBackend, setupBackend } from '@scorekit/core/node';
 import { loadAddon } from '@scorekit/native';
 import { buildScorekitWorkload, vsTorchWorkloads } from './benchTorch.js';
 

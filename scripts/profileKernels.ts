@@ -7,7 +7,7 @@
  * Adam update), the most frequent kernels, and the kernels taking most time (from
  * `tf.profile`: timing each kernel adds overhead, so the times are only a ranking).
  */
-import { describeBackend, setupBackend } from '@scorekit/core';
+import { describeBackend, setupBackend } from '@scorekit/core/node';
 import * as tf from '@tensorflow/tfjs-core';
 import { buildScorekitWorkload, vsTorchWorkloads } from './benchTorch.js';
 

@@ -24,7 +24,7 @@ export const cifarConfig = type({
   preset: "'paper' | 'cpu-small' | 'tiny'",
   seed: 'number.integer',
   out: 'string > 0',
-  backend: "'auto' | 'tensorflow' | 'wasm' | 'cpu'",
+  backend: "'auto' | 'tensorflow' | 'webgpu' | 'wasm' | 'cpu'",
   quiet: 'boolean',
   /** Checkpoints kept in a training folder: the newest N (0 = all). Absent in older configs: 0. */
   keepLast: 'number.integer >= 0 = 0',

@@ -14,7 +14,7 @@ export const toyConfig = type({
   preset: "'quick' | 'paper' | 'tiny' | 'custom'",
   seed: 'number.integer',
   out: 'string',
-  backend: "'auto' | 'tensorflow' | 'wasm' | 'cpu'",
+  backend: "'auto' | 'tensorflow' | 'webgpu' | 'wasm' | 'cpu'",
   data: {
     /** Points per class of the noiseless two-moons set (5000 in the paper). */
     perClass: 'number.integer > 10',

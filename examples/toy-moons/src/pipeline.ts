@@ -15,6 +15,7 @@ import {
   veSde,
   veTime,
 } from '@scorekit/core';
+import { syncReadPhase } from '@scorekit/core/node';
 import {
   evaluationGrid,
   type PointSet,
@@ -440,7 +441,12 @@ export async function runToyMoons(cfg: ToyConfig, options: RunOptions = {}): Pro
       timings[`classifier (${method})`] = now() - t0;
     }
 
-    // 3. evaluation
+    // 3. evaluation (its metrics read synchronously: on webgpu it continues on wasm)
+    const switched = await syncReadPhase([
+      grid,
+      ...owned.flatMap((t) => [...Object.values(t.vars.params), ...Object.values(t.vars.buffers)]),
+    ]);
+    if (switched) log(switched);
     t0 = now();
     const logitsOf = (m: ClassifierMethod) =>
       bindLogits(classifiers[m]!.model, classifiers[m]!.vars, sde);

@@ -1,4 +1,5 @@
-import { describeBackend, key, normal } from '@scorekit/core';
+import { key, normal } from '@scorekit/core';
+import { describeBackend } from '@scorekit/core/node';
 import { expectNoLeaks } from '@scorekit/core/testing';
 import * as tf from '@tensorflow/tfjs-core';
 import { beforeAll, describe, expect, it, vi } from 'vitest';
@@ -187,9 +188,9 @@ describe.skipIf(skipReason !== undefined)(
 
     it('describeBackend names them', () => {
       const version = status.available ? status.addon.version() : '';
-      expect(describeBackend({ name: 'wasm', native: `oneDNN ${version}`, skipped: [] })).toBe(
-        `wasm + native kernels (oneDNN ${version})`,
-      );
+      expect(
+        describeBackend({ name: 'wasm', native: `oneDNN ${version}`, source: 'auto', skipped: [] }),
+      ).toBe(`wasm + native kernels (oneDNN ${version})`);
     });
   },
 );

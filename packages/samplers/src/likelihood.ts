@@ -157,15 +157,18 @@ export async function logLikelihood(
           1,
         ),
   );
-  const fun: OdeFunction = (t, y) => {
+  const fun: OdeFunction = async (t, y) => {
     const xt = tf.tensor(Float32Array.from(y.subarray(0, n)), shape);
     const tVec = fillTime(batch, t);
     try {
       const { value, divergence } = hutchinsonDivergence((xx) => ode.drift(xx, tVec), xt, probe);
-      const out = new Float64Array(n + batch);
-      out.set(value.dataSync());
-      out.set(divergence.dataSync(), n);
+      // one async read per evaluation: [drift, divergence] flattened together
+      const both = tf.tidy(() =>
+        tf.concat([tf.reshape(value, [-1]), tf.reshape(divergence, [-1])]),
+      );
       tf.dispose([value, divergence]);
+      const out = Float64Array.from(await both.data());
+      both.dispose();
       return out;
     } finally {
       tf.dispose([xt, tVec]);

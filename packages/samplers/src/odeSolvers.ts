@@ -3,9 +3,10 @@ import { throwIfAborted, yieldToEventLoop } from './control.js';
 
 /**
  * The right-hand side dy/dt = f(t, y) of an ODE over a flat float64 state (the batch of
- * samples flattened, as score_sde hands its states to scipy). Must return a fresh array.
+ * samples flattened, as score_sde hands its states to scipy). Must return a fresh array; may
+ * return it as a promise (an async read of GPU tensors: webgpu has no synchronous read).
  */
-export type OdeFunction = (t: number, y: Float64Array) => Float64Array;
+export type OdeFunction = (t: number, y: Float64Array) => Float64Array | Promise<Float64Array>;
 
 /** Options of an {@link OdeSolver}. */
 export interface OdeSolveOptions {
@@ -69,7 +70,7 @@ export async function euler(
   let y = y0;
   for (let i = 0; i < steps; i++) {
     throwIfAborted(signal, what, i, steps);
-    y = axpy(y, h, fun(t0 + i * h, y));
+    y = axpy(y, h, await fun(t0 + i * h, y));
     onStep?.(i + 1, steps);
     await yieldToEventLoop();
   }
@@ -98,8 +99,8 @@ export async function heun(
   for (let i = 0; i < steps; i++) {
     throwIfAborted(signal, what, i, steps);
     const t = t0 + i * h;
-    const k1 = fun(t, y);
-    const k2 = fun(t + h, axpy(y, h, k1));
+    const k1 = await fun(t, y);
+    const k2 = await fun(t + h, axpy(y, h, k1));
     const next = new Float64Array(y.length);
     for (let j = 0; j < y.length; j++) next[j] = y[j]! + 0.5 * h * (k1[j]! + k2[j]!);
     y = next;
@@ -138,7 +139,7 @@ const ulp = (x: number): number =>
   x === 0 ? Number.MIN_VALUE : 2 ** (Math.floor(Math.log2(Math.abs(x))) - 52);
 
 /** scipy's `select_initial_step` (Hairer, Nørsett & Wanner, Solving ODEs I, §II.4). */
-function initialStep(
+async function initialStep(
   fun: OdeFunction,
   t0: number,
   t1: number,
@@ -146,7 +147,7 @@ function initialStep(
   f0: Float64Array,
   rtol: number,
   atol: number,
-): number {
+): Promise<number> {
   const interval = Math.abs(t1 - t0);
   if (y0.length === 0) return interval;
   const direction = Math.sign(t1 - t0);
@@ -155,7 +156,7 @@ function initialStep(
   const d1 = rms(scaled(f0));
   let h0 = d0 < 1e-5 || d1 < 1e-5 ? 1e-6 : (0.01 * d0) / d1;
   h0 = Math.min(h0, interval);
-  const f1 = fun(t0 + h0 * direction, axpy(y0, h0 * direction, f0));
+  const f1 = await fun(t0 + h0 * direction, axpy(y0, h0 * direction, f0));
   const d2 = rms(scaled(f1.map((v, i) => v - f0[i]!))) / h0;
   const h1 =
     d1 <= 1e-15 && d2 <= 1e-15
@@ -192,8 +193,8 @@ export async function rk45(
   let t = t0;
   let y = y0;
   if (direction === 0) return { y, nfe: 0, steps: 0, rejected: 0 };
-  let f = fun(t, y);
-  let hAbs = initialStep(fun, t0, t1, y0, f, rtol, atol);
+  let f = await fun(t, y);
+  let hAbs = await initialStep(fun, t0, t1, y0, f, rtol, atol);
   let nfe = 2;
   let steps = 0;
   let rejectedTotal = 0;
@@ -228,7 +229,7 @@ export async function rk45(
           for (let j = 0; j < s; j++) acc += K[j]![i]! * a[j]!;
           ys[i] = y[i]! + h * acc;
         }
-        K[s]!.set(fun(t + C[s]! * h, ys));
+        K[s]!.set(await fun(t + C[s]! * h, ys));
       }
       yNew = new Float64Array(n);
       for (let i = 0; i < n; i++) {
@@ -236,7 +237,7 @@ export async function rk45(
         for (let j = 0; j < 6; j++) acc += K[j]![i]! * B[j]!;
         yNew[i] = y[i]! + h * acc;
       }
-      fNew = fun(tNew, yNew);
+      fNew = await fun(tNew, yNew);
       K[6]!.set(fNew);
       nfe += 6;
       const err = new Float64Array(n);

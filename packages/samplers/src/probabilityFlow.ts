@@ -76,17 +76,17 @@ const checkEps = (eps: number, sde: Sde, what: string) => {
  * @example
  * ```ts
  * const f = flowFunction(score, sde, [4, 2]);
- * const dxdt = f(0.5, new Float64Array(8));
+ * const dxdt = await f(0.5, new Float64Array(8));
  * ```
  */
 export function flowFunction(score: ScoreFn, sde: Sde, shape: readonly number[]): OdeFunction {
   const ode = reverse(sde, score, { probabilityFlow: true });
   const batch = shape[0] ?? 1;
-  return (t, y) => {
+  return async (t, y) => {
     const drift = tf.tidy(() =>
       ode.drift(tf.tensor(Float32Array.from(y), [...shape]), fillTime(batch, t)),
     );
-    const out = Float64Array.from(drift.dataSync());
+    const out = Float64Array.from(await drift.data()); // one async read per evaluation
     drift.dispose();
     return out;
   };

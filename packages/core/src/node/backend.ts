@@ -4,9 +4,11 @@ import * as tf from '@tensorflow/tfjs-core';
 import '../gradients.js';
 import { registerSecondOrderGradients } from '../secondOrder.js';
 import { registerWasmConvGradients } from '../wasmKernels.js';
+import type { WebgpuAdapterReport } from './webgpuAdapter.js';
+import { describeAdapter, tryWebgpu } from './webgpu.js';
 
 /** The tfjs backends scorekit knows, best first. */
-export type BackendName = 'tensorflow' | 'wasm' | 'cpu';
+export type BackendName = 'tensorflow' | 'webgpu' | 'wasm' | 'cpu';
 
 /** A backend choice: one backend by name, or `'auto'` (the best one present). */
 export type BackendChoice = BackendName | 'auto';
@@ -18,6 +20,8 @@ export interface BackendReport {
   readonly provider?: string;
   /** Native kernels registered on the wasm backend (`@scorekit/native`), e.g. "oneDNN 2.6.3". */
   readonly native?: string;
+  /** The GPU adapter of a `webgpu` backend (vendor, architecture, description, limits). */
+  readonly adapter?: WebgpuAdapterReport;
   /** Where the choice came from: the caller's option, `SCOREKIT_BACKEND`, or automatic. */
   readonly source: 'option' | 'SCOREKIT_BACKEND' | 'auto';
   readonly skipped: ReadonlyArray<{ readonly name: string; readonly reason: string }>;
@@ -27,7 +31,7 @@ export interface BackendReport {
 export interface SetupBackendOptions {
   /**
    * A backend to use, or `'auto'` (default): the backend named by `SCOREKIT_BACKEND` if that
-   * is set, otherwise the best present (tensorflow → wasm → cpu). A backend named here wins
+   * is set, otherwise the best present (tensorflow → webgpu on a hardware adapter → wasm → cpu). A backend named here wins
    * over `SCOREKIT_BACKEND`.
    */
   readonly backend?: BackendChoice;
@@ -35,7 +39,7 @@ export interface SetupBackendOptions {
   readonly env?: Readonly<Record<string, string | undefined>>;
 }
 
-const CHOICES: readonly BackendChoice[] = ['auto', 'tensorflow', 'wasm', 'cpu'];
+const CHOICES: readonly BackendChoice[] = ['auto', 'tensorflow', 'webgpu', 'wasm', 'cpu'];
 
 /**
  * The backend choice named by `SCOREKIT_BACKEND` in `env`, or `undefined` when it is unset or
@@ -140,11 +144,12 @@ async function registerCpu(): Promise<string | null> {
 
 /**
  * Chooses and initialises a tfjs backend in Node: the named one, or the best one present —
- * `tensorflow` (from `@tensorflow/tfjs-node-gpu`, then `@tensorflow/tfjs-node`), then `wasm`
+ * `tensorflow` (from `@tensorflow/tfjs-node-gpu`, then `@tensorflow/tfjs-node`), then `webgpu`
+ * (the optional `webgpu` Dawn package, only on a hardware adapter when automatic), then `wasm`
  * (`@tensorflow/tfjs-backend-wasm`, SIMD; with scorekit's convolution-gradient kernels
  * registered), then the pure-JS `cpu` (`@tensorflow/tfjs-backend-cpu`, registered whenever it
  * is installed, as the fallback and the reference backend of tests). With `backend: 'auto'`
- * (the default) the environment variable `SCOREKIT_BACKEND=tensorflow|wasm|cpu|auto` names the
+ * (the default) the environment variable `SCOREKIT_BACKEND=tensorflow|webgpu|wasm|cpu|auto` names the
  * backend. The backend packages are the application's dependencies; scorekit's libraries never
  * set a backend. Node only: import it from `@scorekit/core/node`.
  *
@@ -171,6 +176,12 @@ export async function setupBackend(options: SetupBackendOptions = {}): Promise<B
     if (wanted === 'tensorflow')
       throw new Error(`backend 'tensorflow' unavailable: ${formatSkipped(skipped)}`);
   }
+  if (wanted === 'auto' || wanted === 'webgpu') {
+    const adapter = await tryWebgpu(skipped, { requireHardware: wanted === 'auto' });
+    if (adapter) return { name: 'webgpu', adapter, source, skipped };
+    if (wanted === 'webgpu')
+      throw new Error(`backend 'webgpu' unavailable: ${formatSkipped(skipped)}`);
+  }
   if (wanted === 'auto' || wanted === 'wasm') {
     if (await tryWasm(skipped))
       return { name: 'wasm', source, skipped, ...(nativeVersion ? { native: nativeVersion } : {}) };
@@ -190,9 +201,11 @@ function formatSkipped(skipped: BackendReport['skipped']): string {
 export function describeBackend(report: BackendReport): string {
   const via = report.provider
     ? ` via ${report.provider}`
-    : report.native
-      ? ` + native kernels (${report.native})`
-      : '';
+    : report.adapter
+      ? ` on ${describeAdapter(report.adapter)}`
+      : report.native
+        ? ` + native kernels (${report.native})`
+        : '';
   const from = report.source === 'SCOREKIT_BACKEND' ? ' (from SCOREKIT_BACKEND)' : '';
   const why = report.skipped.length > 0 ? ` (skipped ${formatSkipped(report.skipped)})` : '';
   return `${report.name}${via}${from}${why}`;

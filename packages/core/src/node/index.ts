@@ -4,3 +4,4 @@
  * `@scorekit/core` entry.
  */
 export * from './backend.js';
+export * from './webgpu.js';
