@@ -11,12 +11,8 @@ import wasmPlain from '@tensorflow/tfjs-backend-wasm/dist/tfjs-backend-wasm.wasm
 import wasmSimd from '@tensorflow/tfjs-backend-wasm/dist/tfjs-backend-wasm-simd.wasm?url';
 import wasmThreaded from '@tensorflow/tfjs-backend-wasm/dist/tfjs-backend-wasm-threaded-simd.wasm?url';
 import * as tf from '@tensorflow/tfjs-core';
+import { backendOrder, type PageBackend } from './urlState.js';
 
-/** The backends the page can run on, best first. */
-export const backendOrder = ['webgpu', 'webgl', 'wasm', 'cpu'] as const;
-
-/** A tfjs backend of the page. */
-export type PageBackend = (typeof backendOrder)[number];
 
 /** What {@link pickBackend} chose and why each better backend was not used. */
 export interface BackendChoice {
@@ -28,43 +24,68 @@ export interface BackendChoice {
 
 const message = (e: unknown) => (e instanceof Error ? e.message : String(e));
 
-async function tryWebgpu(): Promise<string> {
-  const gpu = (navigator as Navigator & { gpu?: { requestAdapter(): Promise<unknown> } }).gpu;
+interface GpuAdapterLike {
+  readonly isFallbackAdapter?: boolean;
+  readonly info?: { readonly vendor?: string; readonly architecture?: string };
+}
+
+async function tryWebgpu(auto: boolean): Promise<string> {
+  const gpu = (navigator as Navigator & { gpu?: { requestAdapter(): Promise<GpuAdapterLike | null> } })
+    .gpu;
   if (!gpu) throw new Error('navigator.gpu is absent (this browser offers no WebGPU)');
   const adapter = await gpu.requestAdapter();
   if (!adapter) throw new Error('navigator.gpu.requestAdapter() returned no adapter');
+  if (auto && adapter.isFallbackAdapter)
+    throw new Error('only a software fallback adapter, slower than wasm');
   await import('@tensorflow/tfjs-backend-webgpu');
   if (!(await tf.setBackend('webgpu'))) throw new Error('the webgpu backend failed to initialise');
-  return 'WebGPU adapter';
+  return `WebGPU adapter ${adapter.info?.vendor ?? ''} ${adapter.info?.architecture ?? ''}`.trim();
 }
 
-async function tryWebgl(): Promise<string> {
+/** The WebGL renderer's name, e.g. "ANGLE (…, SwiftShader …)", or null without WebGL. */
+function webglRenderer(): string | null {
   const probe = document.createElement('canvas');
-  if (!probe.getContext('webgl2') && !probe.getContext('webgl'))
-    throw new Error('no WebGL context (GPU disabled or blocklisted)');
-  if (!(await tf.setBackend('webgl'))) throw new Error('the webgl backend failed to initialise');
-  return `WebGL ${tf.env().getNumber('WEBGL_VERSION')}, float32 textures: ${tf.env().getBool('WEBGL_RENDER_FLOAT32_ENABLED')}`;
+  const gl = (probe.getContext('webgl2') ?? probe.getContext('webgl')) as WebGLRenderingContext | null;
+  if (!gl) return null;
+  const info = gl.getExtension('WEBGL_debug_renderer_info');
+  const name = String(gl.getParameter(info ? info.UNMASKED_RENDERER_WEBGL : gl.RENDERER));
+  gl.getExtension('WEBGL_lose_context')?.loseContext();
+  return name;
 }
 
-async function tryWasm(): Promise<string> {
+async function tryWebgl(auto: boolean): Promise<string> {
+  const renderer = webglRenderer();
+  if (renderer === null) throw new Error('no WebGL context (GPU disabled or blocklisted)');
+  // A software rasteriser emulates the GPU on the CPU: measured here about 10× slower than
+  // wasm for this page, so 'auto' skips it (ask for ?backend=webgl to use it anyway).
+  if (auto && /swiftshader|llvmpipe|software/i.test(renderer))
+    throw new Error(`software renderer (${renderer}), slower than wasm`);
+  if (!(await tf.setBackend('webgl'))) throw new Error('the webgl backend failed to initialise');
+  return `${renderer}, WebGL ${tf.env().getNumber('WEBGL_VERSION')}, float32 textures: ${tf.env().getBool('WEBGL_RENDER_FLOAT32_ENABLED')}`;
+}
+
+async function tryWasm(_auto: boolean): Promise<string> {
   setWasmPaths({
     'tfjs-backend-wasm.wasm': wasmPlain,
     'tfjs-backend-wasm-simd.wasm': wasmSimd,
     'tfjs-backend-wasm-threaded-simd.wasm': wasmThreaded,
   });
   registerWasmConvGradients();
+  // tfjs-backend-wasm's threaded build starts workers from its own script text, which breaks
+  // once the script is bundled ("e is not defined" in the workers): use the single-thread
+  // SIMD build, as the Node demo does.
+  tf.env().set('WASM_HAS_MULTITHREAD_SUPPORT', false);
   if (!(await tf.setBackend('wasm'))) throw new Error('the wasm backend failed to initialise');
   const simd = await tf.env().getAsync('WASM_HAS_SIMD_SUPPORT');
-  const threads = await tf.env().getAsync('WASM_HAS_MULTITHREAD_SUPPORT');
-  return `SIMD ${simd ? 'on' : 'off'}, threads ${threads ? 'on' : 'off (page not cross-origin isolated)'}`;
+  return `SIMD ${simd ? 'on' : 'off'}, one thread`;
 }
 
-async function tryCpu(): Promise<string> {
+async function tryCpu(_auto: boolean): Promise<string> {
   if (!(await tf.setBackend('cpu'))) throw new Error('the cpu backend failed to initialise');
   return 'pure JavaScript (slow)';
 }
 
-const tries: Record<PageBackend, () => Promise<string>> = {
+const tries: Record<PageBackend, (auto: boolean) => Promise<string>> = {
   webgpu: tryWebgpu,
   webgl: tryWebgl,
   wasm: tryWasm,
@@ -132,7 +153,7 @@ export async function pickBackend(wanted: PageBackend | 'auto'): Promise<Backend
   const order = wanted === 'auto' ? backendOrder : [wanted, ...backendOrder.filter((b) => b !== wanted)];
   for (const name of order) {
     try {
-      let detail = await tries[name]();
+      let detail = await tries[name](wanted === 'auto');
       await tf.ready();
       if (name === 'webgpu' || name === 'webgl') {
         const rel = await checkSecondOrder(name);

@@ -10,16 +10,18 @@ import {
   veSde,
 } from '@scorekit/core';
 import {
+  disposeOracle,
   evaluationGrid,
+  type OracleScores,
+  oracleScores,
   type PointBatch,
   type PointSet,
-  parzenScore,
   pointsOfClass,
   trainingPointBatches,
   twoMoons,
 } from '@scorekit/datasets';
 import { classifierObjective, dsm, type LabelledBatch, type Loss } from '@scorekit/losses';
-import { type ConditionalScores, scoreErrors } from '@scorekit/metrics';
+import { meanScoreDistance } from '@scorekit/metrics';
 import {
   bindLogits,
   bindScore,
@@ -117,42 +119,22 @@ const timeOfSigma = (sde: VeSde, sigma: tf.Tensor1D): tf.Tensor1D =>
     ),
   ) as tf.Tensor1D;
 
-/** S_P = α g + s with g = ∇ log p(y|x̃, σ) of a classifier (Chao et al. 2022, eq. 4), over σ. */
-function classifierScores(
-  sde: VeSde,
-  prior: ScoreFn,
-  logits: LogitsFn,
-  alpha: number,
-): ConditionalScores {
-  const likelihood = (x: tf.Tensor, y: tf.Tensor1D, sigma: tf.Tensor1D) =>
-    tf.tidy(() => likelihoodScore(logits, y)(x, timeOfSigma(sde, sigma)));
-  return {
-    likelihood,
-    posterior: (x, y, sigma) =>
-      tf.tidy(() =>
-        tf.add(prior(x, timeOfSigma(sde, sigma)), tf.mul(alpha, likelihood(x, y, sigma))),
-      ),
-  };
-}
+/** A conditional score over σ: (x̃, y, σ) → [B, 2]. */
+type ConditionalScoreFn = (x: tf.Tensor, y: tf.Tensor1D, sigma: tf.Tensor1D) => tf.Tensor;
 
-/**
- * The exact scores of the σ-smoothed data (method.md §6): the posterior of class y is the
- * Parzen score of its points, the likelihood score is that minus the full-data Parzen score.
- */
-function oracleScores(data: PointSet, classes: readonly PointSet[]): ConditionalScores {
-  const at = (y: tf.Tensor1D) => classes[y.dataSync()[0]!]!;
-  const level = (s: tf.Tensor1D) => s.dataSync()[0]!;
-  return {
-    posterior: (x, y, s) => parzenScore(at(y), x as tf.Tensor2D, level(s)),
-    likelihood: (x, y, s) =>
-      tf.tidy(() =>
-        tf.sub(
-          parzenScore(at(y), x as tf.Tensor2D, level(s)),
-          parzenScore(data, x as tf.Tensor2D, level(s)),
-        ),
-      ),
-  };
-}
+/** g = ∇ log p(y|x̃, σ) of a classifier, the likelihood score (Chao et al. 2022, eq. 4). */
+const likelihoodOf =
+  (sde: VeSde, logits: LogitsFn): ConditionalScoreFn =>
+  (x, y, sigma) =>
+    tf.tidy(() => likelihoodScore(logits, y)(x, timeOfSigma(sde, sigma)));
+
+/** S_P = s + α g, the posterior score of a classifier-guided model (Chao et al. 2022, eq. 4). */
+const posteriorOf =
+  (sde: VeSde, prior: ScoreFn, logits: LogitsFn, alpha: number): ConditionalScoreFn =>
+  (x, y, sigma) =>
+    tf.tidy(() =>
+      tf.add(prior(x, timeOfSigma(sde, sigma)), tf.mul(alpha, likelihoodOf(sde, logits)(x, y, sigma))),
+    );
 
 /** Host copies of what the page draws, at one σ, α and class. */
 export interface Fields {
@@ -189,6 +171,8 @@ export class Session {
   curves: Record<ClassifierName, CurvePoint[]> = { crossEntropy: [], total: [] };
   curveSigma: number;
   private readonly grid: tf.Tensor2D;
+  /** The oracle scores on {@link grid} at {@link curveSigma} (method.md §6), computed once per σ. */
+  private oracle: OracleScores;
   private readonly scoreModel = toyScoreModel();
   private readonly scoreBuffers: Buffers;
   private score: Trainee;
@@ -207,6 +191,7 @@ export class Session {
     this.sde = veSde({ sigmaMin: fixed.sigmaMin, sigmaMax: fixed.sigmaMax });
     const gridHost = evaluationGrid(fixed.grid);
     this.grid = tf.tensor2d(gridHost, [gridHost.length / 2, 2]);
+    this.oracle = oracleScores(this.data, this.grid, sigma);
     const [kScore, kClf] = split(key(config.seed), 2) as [Key, Key];
     this.kClf = kClf;
     const [kInit, kData, kFit] = split(kScore, 3) as [Key, Key, Key];
@@ -327,21 +312,29 @@ export class Session {
   setCurveSigma(sigma: number): void {
     if (sigma === this.curveSigma) return;
     this.curveSigma = sigma;
+    disposeOracle(this.oracle);
+    this.oracle = oracleScores(this.data, this.grid, sigma);
     this.curves = { crossEntropy: [], total: [] };
     if (this.phase !== 'score') this.evaluateCurves();
   }
 
-  /** Appends D_L (α = 1, both classes, 35×35 grid) of each classifier at the current step. */
+  /**
+   * Appends D_L = mean over the 35×35 grid of ‖g − oracle likelihood score‖ (α = 1, averaged
+   * over both classes; Chao et al. 2022, §5.1) of each classifier at the current step.
+   */
   private evaluateCurves(): void {
-    const prior = this.prior();
-    const oracle = oracleScores(this.data, this.classes);
+    const n = this.grid.shape[0];
     for (const name of ['crossEntropy', 'total'] as const) {
-      const logits = this.logits(name)!;
-      const errors = scoreErrors(classifierScores(this.sde, prior, logits, 1), oracle, this.grid, {
-        sigma: this.curveSigma,
-        alpha: 1,
-      });
-      this.curves[name].push({ step: this.step, dL: errors.dL });
+      const likelihood = likelihoodOf(this.sde, this.logits(name)!);
+      let sum = 0;
+      for (const c of [0, 1]) {
+        const oracle: ConditionalScoreFn = (x) => {
+          if (x.shape[0] !== n) throw new Error('evaluateCurves: the oracle is cached on the grid only');
+          return tf.clone(this.oracle.likelihood[c]!);
+        };
+        sum += meanScoreDistance(likelihood, oracle, this.grid, c, this.curveSigma, { batchSize: n });
+      }
+      this.curves[name].push({ step: this.step, dL: sum / 2 });
     }
   }
 
@@ -370,12 +363,18 @@ export class Session {
       t.dispose();
       return out;
     };
-    const oracle = host(at((x, y, s) => oracleScores(this.data, this.classes).likelihood(x, y, s)));
+    const oracle = host(
+      at((x) => {
+        const o = oracleScores(this.data, x, sigma);
+        const out = tf.clone(o.likelihood[label]!);
+        disposeOracle(o);
+        return out;
+      }),
+    );
     const field = (name: ClassifierName) => {
       const logits = this.logits(name);
       if (!logits) return null;
-      const scores = classifierScores(this.sde, this.prior(), logits, alpha);
-      return host(at((x, y, s) => tf.mul(alpha, scores.likelihood(x, y, s))));
+      return host(at((x, y, s) => tf.mul(alpha, likelihoodOf(this.sde, logits)(x, y, s))));
     };
     return {
       sigma,
@@ -406,12 +405,12 @@ export class Session {
     if (!logits) return null;
     const n = fixed.samples;
     const levelSde = veSde({ sigmaMin: sigma, sigmaMax: sigma * (1 + 1e-6), N: fixed.samplerSteps });
-    const scores = classifierScores(this.sde, this.prior(), logits, alpha);
+    const posterior = posteriorOf(this.sde, this.prior(), logits, alpha);
     const y = tf.fill([n], label, 'int32') as tf.Tensor1D;
     const s = tf.fill([n], sigma) as tf.Tensor1D;
     try {
       const out = await pcSampler(
-        (x) => scores.posterior(x, y, s),
+        (x) => posterior(x, y, s),
         levelSde,
         {
           shape: [n, 2],
@@ -443,5 +442,6 @@ export class Session {
     disposeParams(this.scoreBuffers);
     for (const b of this.clfBuffers) disposeParams(b);
     this.grid.dispose();
+    disposeOracle(this.oracle);
   }
 }
