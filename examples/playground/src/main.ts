@@ -139,6 +139,8 @@ function newSession(): Session {
       classifierSteps: state.classifierSteps,
       lambda: state.lambda,
       every: state.every,
+      batch: state.batch,
+      samplerSteps: state.samplerSteps,
     },
     state.sigma,
   );

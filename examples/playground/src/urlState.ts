@@ -12,6 +12,10 @@ export interface PageState {
   readonly classifierSteps: number;
   readonly lambda: number;
   readonly every: number;
+  /** Batch size of every model. */
+  readonly batch: number;
+  /** Langevin steps of the guided samples. */
+  readonly samplerSteps: number;
   /** The noise level of the fields, D_L and the samples (7.5 in the paper). */
   readonly sigma: number;
   /** Guidance scale α of the drawn fields and samples (1 = Bayes' rule). */
@@ -31,6 +35,8 @@ export const defaults: PageState = {
   classifierSteps: 400,
   lambda: 0.125,
   every: 20,
+  batch: 512,
+  samplerSteps: 150,
   sigma: 7.5,
   alpha: 1,
   label: 0,
@@ -47,6 +53,8 @@ const limits: Record<NumericKey, { min: number; max: number; integer: boolean }>
   classifierSteps: { min: 1, max: 100000, integer: true },
   lambda: { min: 0, max: 100, integer: false },
   every: { min: 1, max: 10000, integer: true },
+  batch: { min: 2, max: 8192, integer: true },
+  samplerSteps: { min: 1, max: 5000, integer: true },
   sigma: { min: 0.01, max: 10, integer: false },
   alpha: { min: 0, max: 50, integer: false },
   label: { min: 0, max: 1, integer: true },
@@ -60,6 +68,8 @@ const param: Record<keyof PageState, string> = {
   classifierSteps: 'clfSteps',
   lambda: 'lambda',
   every: 'every',
+  batch: 'batch',
+  samplerSteps: 'samplerSteps',
   sigma: 'sigma',
   alpha: 'alpha',
   label: 'class',
