@@ -27,8 +27,12 @@ function nodeBuiltinStubs(): Plugin {
       if (!id.startsWith(prefix)) return null;
       const name = id.slice(prefix.length);
       const real: Record<string, unknown> =
-        name === 'pngjs' ? { PNG: null } : await import(name.startsWith('node:') ? name : `node:${name}`);
-      const names = Object.keys(real).filter((n) => n !== 'default' && /^[A-Za-z_$][\w$]*$/.test(n));
+        name === 'pngjs'
+          ? { PNG: null }
+          : await import(name.startsWith('node:') ? name : `node:${name}`);
+      const names = Object.keys(real).filter(
+        (n) => n !== 'default' && /^[A-Za-z_$][\w$]*$/.test(n),
+      );
       const body = names.map((n) => `export const ${n} = unavailable(${JSON.stringify(n)});`);
       return [
         'function unavailable(n) {',

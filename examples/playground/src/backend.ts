@@ -13,7 +13,6 @@ import wasmThreaded from '@tensorflow/tfjs-backend-wasm/dist/tfjs-backend-wasm-t
 import * as tf from '@tensorflow/tfjs-core';
 import { backendOrder, type PageBackend } from './urlState.js';
 
-
 /** What {@link pickBackend} chose and why each better backend was not used. */
 export interface BackendChoice {
   readonly name: PageBackend;
@@ -30,10 +29,9 @@ interface GpuAdapterLike {
 }
 
 async function tryWebgpu(auto: boolean): Promise<string> {
-  const gpu = (navigator as Navigator & { gpu?: { requestAdapter(): Promise<GpuAdapterLike | null> } })
-    .gpu;
+  const gpu = (navigator as { gpu?: { requestAdapter(): Promise<unknown> } }).gpu;
   if (!gpu) throw new Error('navigator.gpu is absent (this browser offers no WebGPU)');
-  const adapter = await gpu.requestAdapter();
+  const adapter = (await gpu.requestAdapter()) as GpuAdapterLike | null;
   if (!adapter) throw new Error('navigator.gpu.requestAdapter() returned no adapter');
   if (auto && adapter.isFallbackAdapter)
     throw new Error('only a software fallback adapter, slower than wasm');
@@ -45,7 +43,8 @@ async function tryWebgpu(auto: boolean): Promise<string> {
 /** The WebGL renderer's name, e.g. "ANGLE (…, SwiftShader …)", or null without WebGL. */
 function webglRenderer(): string | null {
   const probe = document.createElement('canvas');
-  const gl = (probe.getContext('webgl2') ?? probe.getContext('webgl')) as WebGLRenderingContext | null;
+  const gl = (probe.getContext('webgl2') ??
+    probe.getContext('webgl')) as WebGLRenderingContext | null;
   if (!gl) return null;
   const info = gl.getExtension('WEBGL_debug_renderer_info');
   const name = String(gl.getParameter(info ? info.UNMASKED_RENDERER_WEBGL : gl.RENDERER));
@@ -150,7 +149,8 @@ export async function checkSecondOrder(name: PageBackend): Promise<number> {
  */
 export async function pickBackend(wanted: PageBackend | 'auto'): Promise<BackendChoice> {
   const skipped: { name: PageBackend; reason: string }[] = [];
-  const order = wanted === 'auto' ? backendOrder : [wanted, ...backendOrder.filter((b) => b !== wanted)];
+  const order =
+    wanted === 'auto' ? backendOrder : [wanted, ...backendOrder.filter((b) => b !== wanted)];
   for (const name of order) {
     try {
       let detail = await tries[name](wanted === 'auto');
@@ -168,5 +168,7 @@ export async function pickBackend(wanted: PageBackend | 'auto'): Promise<Backend
       skipped.push({ name, reason: message(e) });
     }
   }
-  throw new Error(`no tfjs backend works here: ${skipped.map((s) => `${s.name}: ${s.reason}`).join('; ')}`);
+  throw new Error(
+    `no tfjs backend works here: ${skipped.map((s) => `${s.name}: ${s.reason}`).join('; ')}`,
+  );
 }

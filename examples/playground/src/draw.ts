@@ -165,7 +165,9 @@ export function drawCurves(
     ctx.strokeStyle = colour;
     ctx.lineWidth = 2;
     ctx.beginPath();
-    c.forEach((p, i) => (i === 0 ? ctx.moveTo(px(p.step), py(p.dL)) : ctx.lineTo(px(p.step), py(p.dL))));
+    c.forEach((p, i) =>
+      i === 0 ? ctx.moveTo(px(p.step), py(p.dL)) : ctx.lineTo(px(p.step), py(p.dL)),
+    );
     ctx.stroke();
   }
   ctx.font = '12px sans-serif';

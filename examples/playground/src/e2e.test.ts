@@ -101,7 +101,10 @@ describe('playground in headless Chromium', () => {
       await page.waitForTimeout(250);
     }
     expect(s?.error ?? null, 'error shown by the page').toBeNull();
-    expect(s?.samplesDrawn, `training and sampling finished in time (last status ${JSON.stringify(s)})`).toBe(true);
+    expect(
+      s?.samplesDrawn,
+      `training and sampling finished in time (last status ${JSON.stringify(s)})`,
+    ).toBe(true);
     const st = s!;
     console.log(
       `playground: backend ${st.backend?.name} (${st.backend?.detail}); ` +

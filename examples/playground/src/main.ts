@@ -2,7 +2,13 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { type BackendChoice, pickBackend } from './backend.js';
 import { colours, drawCurves, drawData, drawField, drawSamples } from './draw.js';
-import { type ClassifierName, type CurvePoint, type Fields, type Phase, Session } from './session.js';
+import {
+  type ClassifierName,
+  type CurvePoint,
+  type Fields,
+  type Phase,
+  Session,
+} from './session.js';
 import { formatState, type PageState, parseState } from './urlState.js';
 
 /** What the page reports to scripts (the end-to-end test reads it via `window.playground`). */
@@ -178,13 +184,49 @@ function drawAll(s: Session): void {
     const unit = (1.5 * (80 / 20)) / Math.max(1e-9, norms(fields.oracle));
     const data = dataOf(s);
     const head = `y = ${fields.label}, σ = ${fields.sigma}`;
-    drawField(canvases.fieldOracle, `oracle, ${head}`, fields.grid, fields.oracle, unit, colours.oracle, data);
-    drawField(canvases.fieldCe, `CE, α = ${fields.alpha}, ${head}`, fields.grid, fields.crossEntropy, unit, colours.crossEntropy, data);
-    drawField(canvases.fieldTotal, `DLSM + λ·CE, α = ${fields.alpha}, ${head}`, fields.grid, fields.total, unit, colours.total, data);
+    drawField(
+      canvases.fieldOracle,
+      `oracle, ${head}`,
+      fields.grid,
+      fields.oracle,
+      unit,
+      colours.oracle,
+      data,
+    );
+    drawField(
+      canvases.fieldCe,
+      `CE, α = ${fields.alpha}, ${head}`,
+      fields.grid,
+      fields.crossEntropy,
+      unit,
+      colours.crossEntropy,
+      data,
+    );
+    drawField(
+      canvases.fieldTotal,
+      `DLSM + λ·CE, α = ${fields.alpha}, ${head}`,
+      fields.grid,
+      fields.total,
+      unit,
+      colours.total,
+      data,
+    );
   }
   const classData = dataOf(s, state.label);
-  drawSamples(canvases.samplesCe, `CE-guided samples, y = ${state.label}, α = ${state.alpha}`, samples.crossEntropy, colours.crossEntropy, classData);
-  drawSamples(canvases.samplesTotal, `DLSM + λ·CE-guided samples, y = ${state.label}, α = ${state.alpha}`, samples.total, colours.total, classData);
+  drawSamples(
+    canvases.samplesCe,
+    `CE-guided samples, y = ${state.label}, α = ${state.alpha}`,
+    samples.crossEntropy,
+    colours.crossEntropy,
+    classData,
+  );
+  drawSamples(
+    canvases.samplesTotal,
+    `DLSM + λ·CE-guided samples, y = ${state.label}, α = ${state.alpha}`,
+    samples.total,
+    colours.total,
+    classData,
+  );
 }
 
 function drawStatus(s: Session): void {
@@ -201,7 +243,8 @@ function drawStatus(s: Session): void {
   bar.max = total;
   bar.value = done;
   const fmt = (r: number | null) => (r === null ? '–' : r.toFixed(1));
-  $('rate').textContent = `score ${fmt(rates.score)} steps/s · classifiers ${fmt(rates.classifiers)} steps/s`;
+  $('rate').textContent =
+    `score ${fmt(rates.score)} steps/s · classifiers ${fmt(rates.classifiers)} steps/s`;
   $('losses').textContent = Object.entries(s.losses)
     .map(([k, v]) => `${k}: ${v.toFixed(4)}`)
     .join(' · ');
@@ -245,7 +288,8 @@ async function loop(): Promise<void> {
         fieldsStale = false;
         drawAll(s);
       }
-      if (performance.now() - lastDraw > 150 || s.phase === 'done') {
+      // tick() may have moved the phase on (TypeScript still narrows it to the old one)
+      if (performance.now() - lastDraw > 150 || (s.phase as Phase) === 'done') {
         drawStatus(s);
         lastDraw = performance.now();
       }
@@ -313,7 +357,11 @@ function status(): PlaygroundStatus {
     backend,
     curves: session ? session.curves : { crossEntropy: [], total: [] },
     rates: { ...rates },
-    tensors: { baseline, now: backend ? tf.memory().numTensors : 0, afterEvaluations: [...afterEvaluations] },
+    tensors: {
+      baseline,
+      now: backend ? tf.memory().numTensors : 0,
+      afterEvaluations: [...afterEvaluations],
+    },
     samplesDrawn: !!session && session.phase === 'done' && !samplesStale,
     error: errorText,
   };
@@ -357,7 +405,8 @@ async function main(): Promise<void> {
   }
   const skipped = backend.skipped.map((s) => `${s.name}: ${s.reason}`).join('; ');
   $('backend').textContent = backend.name;
-  $('backendDetail').textContent = `${backend.name}: ${backend.detail}${skipped ? `. Not used: ${skipped}` : ''}`;
+  $('backendDetail').textContent =
+    `${backend.name}: ${backend.detail}${skipped ? `. Not used: ${skipped}` : ''}`;
   baseline = tf.memory().numTensors;
   resetRequested = true;
   loop().catch(showError);

@@ -23,9 +23,9 @@ import {
 import { classifierObjective, dsm, type LabelledBatch, type Loss } from '@scorekit/losses';
 import { meanScoreDistance } from '@scorekit/metrics';
 import {
+  type Buffers,
   bindLogits,
   bindScore,
-  type Buffers,
   parametricLogits,
   parametricScore,
   toyClassifier,
@@ -135,7 +135,10 @@ const posteriorOf =
   (sde: VeSde, prior: ScoreFn, logits: LogitsFn, alpha: number): ConditionalScoreFn =>
   (x, y, sigma) =>
     tf.tidy(() =>
-      tf.add(prior(x, timeOfSigma(sde, sigma)), tf.mul(alpha, likelihoodOf(sde, logits)(x, y, sigma))),
+      tf.add(
+        prior(x, timeOfSigma(sde, sigma)),
+        tf.mul(alpha, likelihoodOf(sde, logits)(x, y, sigma)),
+      ),
     );
 
 /** Host copies of what the page draws, at one σ, α and class. */
@@ -331,10 +334,13 @@ export class Session {
       let sum = 0;
       for (const c of [0, 1]) {
         const oracle: ConditionalScoreFn = (x) => {
-          if (x.shape[0] !== n) throw new Error('evaluateCurves: the oracle is cached on the grid only');
+          if (x.shape[0] !== n)
+            throw new Error('evaluateCurves: the oracle is cached on the grid only');
           return tf.clone(this.oracle.likelihood[c]!);
         };
-        sum += meanScoreDistance(likelihood, oracle, this.grid, c, this.curveSigma, { batchSize: n });
+        sum += meanScoreDistance(likelihood, oracle, this.grid, c, this.curveSigma, {
+          batchSize: n,
+        });
       }
       this.curves[name].push({ step: this.step, dL: sum / 2 });
     }
@@ -406,7 +412,11 @@ export class Session {
     const logits = this.logits(name);
     if (!logits) return null;
     const n = fixed.samples;
-    const levelSde = veSde({ sigmaMin: sigma, sigmaMax: sigma * (1 + 1e-6), N: this.config.samplerSteps });
+    const levelSde = veSde({
+      sigmaMin: sigma,
+      sigmaMax: sigma * (1 + 1e-6),
+      N: this.config.samplerSteps,
+    });
     const posterior = posteriorOf(this.sde, this.prior(), logits, alpha);
     const y = tf.fill([n], label, 'int32') as tf.Tensor1D;
     const s = tf.fill([n], sigma) as tf.Tensor1D;

@@ -20,7 +20,9 @@ describe('playground URL state', () => {
       run: false,
     };
     const query = formatState(state);
-    expect(query).toBe('?seed=3&clfSteps=120&lambda=0.5&sigma=2.5&alpha=4&class=1&backend=wasm&run=0');
+    expect(query).toBe(
+      '?seed=3&clfSteps=120&lambda=0.5&sigma=2.5&alpha=4&class=1&backend=wasm&run=0',
+    );
     expect(parseState(query)).toEqual(state);
   });
 
