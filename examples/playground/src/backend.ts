@@ -55,8 +55,9 @@ function webglRenderer(): string | null {
 async function tryWebgl(auto: boolean): Promise<string> {
   const renderer = webglRenderer();
   if (renderer === null) throw new Error('no WebGL context (GPU disabled or blocklisted)');
-  // A software rasteriser emulates the GPU on the CPU: measured here about 10× slower than
-  // wasm for this page, so 'auto' skips it (ask for ?backend=webgl to use it anyway).
+  // A software rasteriser emulates the GPU on the CPU: measured in headless Chromium here
+  // (SwiftShader) at about 1/5 of wasm's step rate for this page, so 'auto' skips it (ask for
+  // ?backend=webgl to use it anyway).
   if (auto && /swiftshader|llvmpipe|software/i.test(renderer))
     throw new Error(`software renderer (${renderer}), slower than wasm`);
   if (!(await tf.setBackend('webgl'))) throw new Error('the webgl backend failed to initialise');
