@@ -93,6 +93,21 @@ describe('playground in headless Chromium', () => {
     });
     page.on('pageerror', (e) => errors.push(`uncaught: ${e.message}`));
     await page.goto(url);
+    // pause / resume: no step is taken while paused
+    let paused = false;
+    for (let i = 0; i < 200 && !paused; i++) {
+      const now = await status(page);
+      if (now?.phase === 'score' && now.step > 5) {
+        await page.click('#pause');
+        await page.waitForTimeout(300); // a step already running finishes
+        const at = (await status(page))!.step;
+        await page.waitForTimeout(700);
+        paused =
+          (await status(page))!.step === at && (await page.textContent('#pause')) === 'resume';
+        expect(page.url(), 'the paused state is in the URL').toContain('run=0');
+        await page.click('#pause');
+      } else await page.waitForTimeout(100);
+    }
     let s: PlaygroundStatus | null = null;
     const deadline = Date.now() + 50_000;
     while (Date.now() < deadline) {
@@ -106,6 +121,7 @@ describe('playground in headless Chromium', () => {
       `training and sampling finished in time (last status ${JSON.stringify(s)})`,
     ).toBe(true);
     const st = s!;
+    expect(paused, 'pause stopped the training').toBe(true);
     console.log(
       `playground: backend ${st.backend?.name} (${st.backend?.detail}); ` +
         `score ${st.rates.score?.toFixed(1)} steps/s, classifiers ${st.rates.classifiers?.toFixed(2)} steps/s (CE + DLSM+CE per step)`,
@@ -143,9 +159,20 @@ describe('playground in headless Chromium', () => {
     expect(after.length).toBe(4);
     expect(new Set(after).size, `live tensors after each evaluation: ${after}`).toBe(1);
     expect(st.tensors.now).toBe(after[0]);
-    expect(await page.evaluate(() => window.playground!.dispose())).toBe(st.tensors.baseline);
 
+    // a view change goes into the URL and redraws the samples for the other class
+    await page.selectOption('#label', '1');
+    expect(page.url()).toContain('class=1');
+    await page.waitForFunction(() => window.playground?.status().samplesDrawn === true, null, {
+      timeout: 20_000,
+    });
+    expect((await status(page))!.tensors.now, 'live tensors after resampling').toBe(after[0]);
+    await page.selectOption('#label', '0');
+    await page.waitForFunction(() => window.playground?.status().samplesDrawn === true, null, {
+      timeout: 20_000,
+    });
     await page.screenshot({ path: join(out, 'playground.png'), fullPage: true });
+    expect(await page.evaluate(() => window.playground!.dispose())).toBe(st.tensors.baseline);
     expect(errors).toEqual([]);
     await page.close();
   }, 90_000);

@@ -17,7 +17,7 @@ export interface PlaygroundStatus {
   readonly step: number;
   readonly backend: BackendChoice | null;
   readonly curves: Record<ClassifierName, readonly CurvePoint[]>;
-  /** Steps per second, measured over each phase (classifier steps: one of each classifier). */
+  /** Steps per second of each phase since it started or last resumed (classifier steps: one of each classifier). */
   readonly rates: { score: number | null; classifiers: number | null };
   /** Live tensors before the first session, now, and after each D_L evaluation. */
   readonly tensors: { baseline: number; now: number; afterEvaluations: number[] };
@@ -66,11 +66,15 @@ let baseline = 0;
 let afterEvaluations: number[] = [];
 let errorText: string | null = null;
 let wake: () => void = () => {};
+/** The loop waits for a control change (nothing to train or sample). */
+let idle = false;
+/** The page's session was disposed by a script: the loop ends. */
+let stopped = false;
 const rates: { score: number | null; classifiers: number | null } = {
   score: null,
   classifiers: null,
 };
-/** Phase timing, excluding paused time. */
+/** Timing of the running phase since it started or training last resumed. */
 let phaseClock = { phase: '' as Phase | '', start: 0, steps: 0 };
 
 const poke = () => wake();
@@ -307,9 +311,12 @@ async function loop(): Promise<void> {
     }
     drawAll(s);
     drawStatus(s);
+    idle = true;
     await new Promise<void>((resolve) => {
       wake = resolve;
     });
+    idle = false;
+    if (stopped) return;
   }
 }
 
@@ -333,6 +340,7 @@ function wireControls(): void {
     el.addEventListener('change', readInputs);
   $('pause').addEventListener('click', () => {
     paused = !paused;
+    if (!paused) phaseClock = { phase: '', start: 0, steps: 0 }; // rates restart on resume
     state = { ...state, run: !paused };
     $('pause').textContent = paused ? 'resume' : 'pause';
     writeUrl();
@@ -372,7 +380,10 @@ declare global {
     /** Read-only hooks for scripts and the end-to-end test. */
     playground?: {
       status(): PlaygroundStatus;
-      /** Frees the session; returns the live tensor count afterwards (should be the baseline). */
+      /**
+       * Ends the page's loop and frees the session; returns the live tensor count afterwards
+       * (the baseline when nothing leaked). Only while the page is idle (trained and sampled).
+       */
       dispose(): number;
     };
   }
@@ -382,7 +393,11 @@ async function main(): Promise<void> {
   window.playground = {
     status,
     dispose: () => {
+      if (!idle) throw new Error('playground.dispose: the page is still training or sampling');
+      stopped = true;
       session?.dispose();
+      session = null;
+      wake();
       return tf.memory().numTensors;
     },
   };
