@@ -17,8 +17,8 @@ const out = join(root, 'out', 'e2e');
 const site = join(out, 'site');
 const chromiumPath = process.env['CHROMIUM_PATH'] ?? '/usr/bin/chromium';
 
-/** A short run: small data, batch and sampler, about 25 s on one wasm thread. */
-const query = '?seed=1&n=1000&batch=256&scoreSteps=150&clfSteps=60&every=20&samplerSteps=40';
+/** A short run: small data, batch and sampler, about 20 s on one wasm thread. */
+const query = '?seed=1&n=1000&batch=256&scoreSteps=100&clfSteps=40&every=20&samplerSteps=30';
 
 /** The flags Chromium needs as root in this sandbox with a closed network. */
 const chromiumArgs = [
@@ -97,7 +97,7 @@ describe('playground in headless Chromium', () => {
     let paused = false;
     for (let i = 0; i < 200 && !paused; i++) {
       const now = await status(page);
-      if (now?.phase === 'score' && now.step > 5) {
+      if (now?.phase === 'score' && now.step > 3) {
         await page.click('#pause');
         await page.waitForTimeout(300); // a step already running finishes
         const at = (await status(page))!.step;
@@ -130,8 +130,11 @@ describe('playground in headless Chromium', () => {
     // D_L curves: one point per evaluation, DLSM + λ·CE ends below CE (Fig. 5)
     const ce = st.curves.crossEntropy;
     const total = st.curves.total;
-    expect(ce.map((p) => p.step)).toEqual([0, 20, 40, 60]);
-    expect(total.map((p) => p.step)).toEqual([0, 20, 40, 60]);
+    console.log(
+      `D_L: CE ${ce.map((p) => p.dL.toFixed(4))}; DLSM + λ·CE ${total.map((p) => p.dL.toFixed(4))}`,
+    );
+    expect(ce.map((p) => p.step)).toEqual([0, 20, 40]);
+    expect(total.map((p) => p.step)).toEqual([0, 20, 40]);
     expect(total[0]!.dL).toBe(ce[0]!.dL); // same initialisation
     expect(total.at(-1)!.dL).toBeLessThan(ce.at(-1)!.dL);
 
@@ -156,7 +159,7 @@ describe('playground in headless Chromium', () => {
     // no tensor leak in the page: flat over training, sampling returns everything, and
     // disposing the session returns to the count before it
     const after = st.tensors.afterEvaluations;
-    expect(after.length).toBe(4);
+    expect(after.length).toBe(3);
     expect(new Set(after).size, `live tensors after each evaluation: ${after}`).toBe(1);
     expect(st.tensors.now).toBe(after[0]);
 
