@@ -93,7 +93,16 @@ export interface EvaluationReport {
   readonly seconds: number;
 }
 
-const hostSet = (
+/**
+ * Generated images as an 8-bit {@link ImageSet} (pixels clipped to [0, 1] and rounded), the form
+ * every metric of `evaluate` reads them in.
+ *
+ * @example
+ * ```ts
+ * const set = hostSet(pixels, labels, classNames, [16, 16, 3]);
+ * ```
+ */
+export const hostSet = (
   pixels: Float32Array,
   labels: Int32Array,
   classNames: readonly string[],
@@ -105,8 +114,16 @@ const hostSet = (
   return { pixels: bytes, labels, count: labels.length, shape, classNames };
 };
 
-/** Reads a `samples.safetensors` written by `sample` (checks its tensors). */
-async function readSamples(
+/**
+ * Reads a `samples.safetensors` written by `sample` (checks its tensors against the image
+ * shape; an error names the file, expected vs got).
+ *
+ * @example
+ * ```ts
+ * const { pixels, labels } = await readSamples('out/samples/samples.safetensors', [16, 16, 3]);
+ * ```
+ */
+export async function readSamples(
   file: string,
   shape: ImageShape,
 ): Promise<{ pixels: Float32Array; labels: Int32Array }> {
@@ -129,6 +146,72 @@ async function readSamples(
       `${file}: expected tensors samples float32 [n, ${h}, ${w}, ${c}] and labels int32 [n] (written by the sample command at data.imageSize ${h}), got samples ${s ? `${s.dtype} [${s.shape}]` : 'none'}`,
     );
   return { pixels: s.values as Float32Array, labels: y.values as Int32Array };
+}
+
+/** A loaded feature extractor, and the classifier behind it when it is one. */
+export interface LoadedExtractor {
+  readonly extractor: FeatureExtractor;
+  readonly frozen?: Frozen<tf.Tensor2D>;
+}
+
+/**
+ * Loads the extractor an `--extractor` spec names: a scorekit classifier checkpoint (its
+ * penultimate features at σ = `evaluate.extractorSigma`; trained at the run's image side, else
+ * an error) or a converted Inception graph. Dispose with {@link disposeExtractor}.
+ *
+ * @example
+ * ```ts
+ * const loaded = await loadExtractor(cfg, parseExtractor('classifier:runs/clf'));
+ * ```
+ */
+export async function loadExtractor(
+  cfg: CifarConfig,
+  spec: ExtractorSpec,
+): Promise<LoadedExtractor> {
+  const e = cfg.evaluate;
+  let frozen: Frozen<tf.Tensor2D> | undefined;
+  let extractor: FeatureExtractor;
+  if (spec.kind === 'classifier') {
+    const f = await unwrap(loadFrozen(spec.path, 'classifier'));
+    frozen = f;
+    if (f.config.data.imageSize !== cfg.data.imageSize) {
+      disposeFrozen(f);
+      throw new Error(
+        `evaluate: --extractor ${spec.path}: the classifier was trained on ${f.config.data.imageSize}×${f.config.data.imageSize} images, this run's data.imageSize is ${cfg.data.imageSize}`,
+      );
+    }
+    const m = f.config.classifier.model;
+    extractor = classifierExtractor(
+      (x, sigma) =>
+        f.model.apply(f.vars.params, x, sigma, { training: false, buffers: f.vars.buffers }),
+      { name: `resnet${m.depth}w${m.width}Classifier`, sigma: e.extractorSigma },
+    );
+  } else {
+    extractor = await unwrap(
+      loadGraphModelExtractor(spec.path, {
+        name: 'inceptionV3Pool3',
+        featureNode: 'pool_3',
+        logitsNode: 'softmax/logits',
+        inputNode: 'Mul',
+        inputSize: [299, 299],
+        inputRange: [-1, 1],
+      }),
+    );
+  }
+  return frozen ? { extractor, frozen } : { extractor };
+}
+
+/**
+ * Frees what {@link loadExtractor} loaded.
+ *
+ * @example
+ * ```ts
+ * disposeExtractor(loaded);
+ * ```
+ */
+export function disposeExtractor(loaded: LoadedExtractor): void {
+  if (loaded.frozen) disposeFrozen(loaded.frozen);
+  else loaded.extractor.dispose?.();
 }
 
 /**
@@ -217,35 +300,7 @@ export async function evaluateSamples(
   const shape: ImageShape = [cfg.data.imageSize, cfg.data.imageSize, 3];
   const fake = await readSamples(samplesFile, shape);
   const data = await unwrap(loadCifarData(cfg.data.path, cfg.data));
-  let frozen: Frozen<tf.Tensor2D> | undefined;
-  let extractor: FeatureExtractor;
-  if (spec.kind === 'classifier') {
-    const f = await unwrap(loadFrozen(spec.path, 'classifier'));
-    frozen = f;
-    if (f.config.data.imageSize !== cfg.data.imageSize) {
-      disposeFrozen(f);
-      throw new Error(
-        `evaluate: --extractor ${spec.path}: the classifier was trained on ${f.config.data.imageSize}×${f.config.data.imageSize} images, this run's data.imageSize is ${cfg.data.imageSize}`,
-      );
-    }
-    const m = f.config.classifier.model;
-    extractor = classifierExtractor(
-      (x, sigma) =>
-        f.model.apply(f.vars.params, x, sigma, { training: false, buffers: f.vars.buffers }),
-      { name: `resnet${m.depth}w${m.width}Classifier`, sigma: e.extractorSigma },
-    );
-  } else {
-    extractor = await unwrap(
-      loadGraphModelExtractor(spec.path, {
-        name: 'inceptionV3Pool3',
-        featureNode: 'pool_3',
-        logitsNode: 'softmax/logits',
-        inputNode: 'Mul',
-        inputSize: [299, 299],
-        inputRange: [-1, 1],
-      }),
-    );
-  }
+  const { extractor, frozen } = await loadExtractor(cfg, spec);
   let casDispose: (() => void) | undefined;
   try {
     await unwrap(writeJson(join(cfg.out, 'config.json'), cfg));

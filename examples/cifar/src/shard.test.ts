@@ -2,6 +2,7 @@ import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSy
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { featureRows, fid, gaussianStats } from '@scorekit/metrics';
 import { readSafetensors } from '@scorekit/training';
 import * as E from 'fp-ts/lib/Either.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -18,6 +19,14 @@ import {
   shardFileName,
   shardRange,
 } from './shard.js';
+import {
+  chanCombine,
+  combineMoments,
+  extractFeatureShard,
+  featureMoments,
+  mergeFeatureShards,
+  momentsGaussian,
+} from './shardFeatures.js';
 import { trainClassifier } from './trainClassifier.js';
 import { trainScore } from './trainScore.js';
 
@@ -53,6 +62,44 @@ describe('shard ranges (pure)', () => {
       }
     expect(shardRange(20, 6, { index: 1, count: 2 })).toEqual({ from: 12, to: 20 });
     expect(shardFileName({ from: 12, to: 24 })).toBe('samples-000000012-000000024.safetensors');
+  });
+});
+
+describe('feature moments merge (Chan et al. 1979)', () => {
+  it('pairwise-combined shard moments give the single-pass mean, covariance and Fréchet distance', () => {
+    let u = 12345;
+    const rnd = () => {
+      u = (u * 1103515245 + 12345) % 2 ** 31;
+      return u / 2 ** 31;
+    };
+    const rows = (n: number, off: number) =>
+      Array.from({ length: n }, () => Array.from({ length: 5 }, () => off + 100 * rnd()));
+    const all = rows(103, 1000);
+    const single = gaussianStats(featureRows(all));
+    const cuts = [0, 7, 8, 50, 51, 103];
+    const parts = cuts.slice(1).map((c, k) => featureMoments(featureRows(all.slice(cuts[k], c))));
+    const merged = momentsGaussian(combineMoments(parts), 'raw');
+    const rel = (a: ArrayLike<number>, b: ArrayLike<number>) =>
+      Math.max(...Array.from(a, (v, i) => Math.abs(v - b[i]!) / Math.max(1, Math.abs(b[i]!))));
+    expect(merged.count).toBe(103);
+    expect(rel(merged.mean, single.mean)).toBeLessThan(1e-12);
+    expect(rel(merged.cov, single.cov)).toBeLessThan(1e-12);
+    const ref = gaussianStats(featureRows(rows(60, 1010)));
+    const a = fid(ref, single).value;
+    const b = fid(ref, merged).value;
+    expect(Math.abs(a - b) / a).toBeLessThan(1e-9);
+    // an empty part changes nothing; dimensions must agree
+    expect(
+      chanCombine(parts[0]!, {
+        count: 0,
+        dim: 5,
+        mean: new Float64Array(5),
+        m2: new Float64Array(25),
+      }),
+    ).toBe(parts[0]);
+    expect(() => chanCombine(parts[0]!, featureMoments(featureRows([[1, 2]])))).toThrow(
+      /dimensions differ: 5 vs 2/,
+    );
   });
 });
 
@@ -175,5 +222,39 @@ describe('sample shards and merge (tiny models, real CIFAR-10 images)', () => {
     const got = await readSafetensors(join(out, 'shards-3', shardFileName({ from: 0, to: 4 })))();
     if (E.isLeft(got)) throw new Error(got.left.message);
     expect(got.right.metadata['scorekit.checkpointDigest']).toBe(d);
+  });
+
+  it('evaluate feature shards merge to the single extraction: same feature bytes, moments and FD', async () => {
+    const evalCfg = config([
+      'evaluate',
+      '--samples',
+      join(out, 'single'),
+      '--extractor',
+      `classifier:${join(out, 'clf')}`,
+      '--set',
+      'evaluate.batch=4',
+    ]);
+    const whole = await extractFeatureShard(evalCfg, { index: 0, count: 1 }, join(out, 'f1'));
+    const dir = join(out, 'f3');
+    for (let i = 0; i < 3; i++) await extractFeatureShard(evalCfg, { index: i, count: 3 }, dir);
+    const merged = await mergeFeatureShards(dir, join(out, 'fm'));
+    expect(
+      Buffer.from(merged.features.data.buffer).equals(Buffer.from(whole.features.data.buffer)),
+    ).toBe(true);
+    expect(Array.from(merged.labels)).toEqual(Array.from(whole.labels));
+    const name = whole.extractor;
+    const single = momentsGaussian(whole.moments, name);
+    const fromShards = momentsGaussian(merged.moments, name);
+    const ref = gaussianStats({
+      ...whole.features,
+      data: whole.features.data.map((v) => v * 0.9 + 0.1),
+    });
+    const a = fid(ref, single).value;
+    const b = fid(ref, fromShards).value;
+    expect(Math.abs(a - b)).toBeLessThanOrEqual(1e-9 * Math.max(1, Math.abs(a)));
+    rmSync(join(dir, 'features-000000004-000000008'), { recursive: true });
+    await expect(mergeFeatureShards(dir, join(out, 'fm2'))).rejects.toThrow(
+      /samples 4–7 are in no shard/,
+    );
   });
 });
