@@ -8,13 +8,19 @@ import { describeBackend, setupBackend } from '@scorekit/core';
 import { parseArgs, usages } from './cli.js';
 import { evaluateSamples } from './evaluate.js';
 import { sampleImages } from './sample.js';
+import { runShardCommand, runSharded, shardCommands, splitShardArgs } from './shardCli.js';
 import { trainClassifier } from './trainClassifier.js';
 import { trainScore } from './trainScore.js';
 
 async function main(argv: readonly string[]): Promise<number> {
+  if ((shardCommands as readonly string[]).includes(argv[0] ?? ''))
+    return runShardCommand(argv, (line) => process.stderr.write(`${line}\n`));
   let parsed: ReturnType<typeof parseArgs>;
+  let sharded: ReturnType<typeof splitShardArgs>['shard'];
   try {
-    parsed = parseArgs(argv);
+    const split = splitShardArgs(argv);
+    sharded = split.shard;
+    parsed = parseArgs(split.argv);
   } catch (e) {
     const cmd = argv[0] as keyof typeof usages | undefined;
     const usage = cmd && cmd in usages ? usages[cmd] : usages.main;
@@ -37,6 +43,10 @@ async function main(argv: readonly string[]): Promise<number> {
     controller.abort();
   });
   const options = { log, signal: controller.signal };
+  if (sharded) {
+    await runSharded(cfg, sharded, options);
+    return 0;
+  }
   switch (cfg.command) {
     case 'train-score':
       await trainScore(cfg, options);
