@@ -71,14 +71,17 @@ export async function connectQueue(url: string): Promise<Redis> {
     retryStrategy: () => null,
     enableOfflineQueue: false,
   });
-  probe.on('error', () => {}); // reported below
+  let cause: Error | undefined;
+  probe.on('error', (e: Error) => {
+    cause ??= e; // the socket error; connect() itself only says "Connection is closed"
+  });
   try {
     await probe.connect();
     await probe.ping();
   } catch (e) {
     probe.disconnect();
     throw new Error(
-      `--queue ${url}: cannot reach Redis: ${(e as Error).message} (is redis-server running there? locally: scripts/ci/redis.sh start 6379)`,
+      `--queue ${url}: cannot reach Redis: ${(cause ?? (e as Error)).message} (is redis-server running there? locally: scripts/ci/redis.sh start 6379)`,
     );
   }
   await probe.quit();
@@ -330,25 +333,43 @@ export async function sampleViaQueue(
       `queued run ${run.runId} (${count} shard jobs${run.added ? '' : ', already in the queue'}) on ${url}: shards → ${run.shardDir}, merged → ${run.out}`,
     );
     if (options.detach) return run;
-    let last = '';
-    for (;;) {
-      if (options.signal?.aborted)
-        throw new Error('interrupted: the run stays queued (see status)');
-      const [st] = await runStatus(redis, run.runId);
-      const line = `run ${run.runId}: ${st!.done}/${count} shards done, ${st!.running} running, ${st!.failed} failed; merge ${st!.merge.state}`;
-      if (line !== last) log(line);
-      last = line;
-      if (st!.merge.state === 'completed') return run;
-      if (st!.merge.state === 'failed')
-        throw new Error(
-          `run ${run.runId} failed: ${st!.merge.failedReason ?? 'unknown'}${st!.shards
-            .filter((s) => s.failedReason)
-            .map((s) => `; ${s.id}: ${s.failedReason}`)
-            .join('')}`,
-        );
-      await new Promise((r) => setTimeout(r, options.pollMs ?? 500));
-    }
+    await waitForRun(redis, run.runId, options);
+    return run;
   } finally {
     await closeQueue(redis);
+  }
+}
+
+/**
+ * Waits until the merge job of run `runId` completes, logging the run's status whenever it
+ * changes; rejects with the failing jobs' reasons when the run fails for good.
+ *
+ * @example
+ * ```ts
+ * await waitForRun(redis, run.runId, { log });
+ * ```
+ */
+export async function waitForRun(
+  redis: Redis,
+  runId: string,
+  options: RunOptions & { readonly pollMs?: number } = {},
+): Promise<void> {
+  const log = options.log ?? (() => {});
+  let last = '';
+  for (;;) {
+    if (options.signal?.aborted) throw new Error('interrupted: the run stays queued (see status)');
+    const [st] = await runStatus(redis, runId);
+    const line = `run ${runId}: ${st!.done}/${st!.shards.length} shards done, ${st!.running} running, ${st!.failed} failed; merge ${st!.merge.state}`;
+    if (line !== last) log(line);
+    last = line;
+    if (st!.merge.state === 'completed') return;
+    if (st!.merge.state === 'failed')
+      throw new Error(
+        `run ${runId} failed: ${st!.merge.failedReason ?? 'unknown'}${st!.shards
+          .filter((s) => s.failedReason)
+          .map((s) => `; ${s.id}: ${s.failedReason}`)
+          .join('')}`,
+      );
+    await new Promise((r) => setTimeout(r, options.pollMs ?? 500));
   }
 }

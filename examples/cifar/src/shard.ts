@@ -3,8 +3,8 @@
  * that tie shards to one run, and the shard file a shard run writes atomically.
  */
 import { createHash } from 'node:crypto';
-import { access, constants, mkdir, readdir, readFile, rm } from 'node:fs/promises';
-import { join } from 'node:path';
+import { access, constants, mkdir, readdir, readFile, rm, stat } from 'node:fs/promises';
+import { dirname, join, resolve } from 'node:path';
 import { errorMessage } from '@scorekit/core';
 import { unwrap } from '@scorekit/datasets';
 import { encodeSafetensors, writeFileAtomic } from '@scorekit/training';
@@ -145,7 +145,23 @@ export async function checkpointDigest(dirs: readonly string[]): Promise<string>
  */
 export async function checkWritableFolder(dir: string, option: string): Promise<void> {
   try {
-    await mkdir(dir, { recursive: true });
+    // one level at a time: Node's recursive mkdir never returns under /proc (ENOENT loop)
+    const missing: string[] = [];
+    let at = resolve(dir);
+    for (;;) {
+      const st = await stat(at).catch(() => undefined);
+      if (st) {
+        if (!st.isDirectory()) throw new Error(`${at} is not a folder`);
+        break;
+      }
+      missing.unshift(at);
+      if (dirname(at) === at) break;
+      at = dirname(at);
+    }
+    for (const d of missing)
+      await mkdir(d).catch((e: NodeJS.ErrnoException) => {
+        if (e.code !== 'EEXIST') throw e;
+      });
     await access(dir, constants.W_OK);
   } catch (cause) {
     throw new Error(`${option} ${dir}: not a writable folder: ${errorMessage(cause)}`);
