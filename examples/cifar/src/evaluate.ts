@@ -1,4 +1,4 @@
-import { join } from 'node:path';
+import { dirname, join, resolve } from 'node:path';
 import { type Key, key, split } from '@scorekit/core';
 import {
   gatherImages,
@@ -36,13 +36,21 @@ import {
   prdc,
 } from '@scorekit/metrics';
 import { resnetClassifier } from '@scorekit/models';
-import { adam, disposeTrainState, fit, readSafetensors } from '@scorekit/training';
+import {
+  adam,
+  disposeTrainState,
+  fit,
+  readSafetensors,
+  writeDirAtomic,
+  writeFileDurable,
+} from '@scorekit/training';
 import * as tf from '@tensorflow/tfjs-core';
+import * as TE from 'fp-ts/lib/TaskEither.js';
 import { disposeFrozen, type Frozen, loadFrozen } from './checkpoints.js';
 import type { CifarConfig } from './config.js';
 import { loadCifarData } from './data.js';
-import { writeJson } from './output.js';
 import { samplesFileName } from './sample.js';
+import { checkWritableFolder } from './shard.js';
 import { accuracyAtSigma, labelledImages } from './trainClassifier.js';
 import type { RunOptions } from './trainingStage.js';
 
@@ -273,7 +281,9 @@ async function casClassifier(cfg: CifarConfig, generated: ImageSet) {
  * real images of the same classes); with a classifier extractor also that classifier's accuracy
  * on the samples against their conditioning labels. Features come from the extractor the user names; unless
  * it is the reference Inception, results are labelled "FD_<name>" / "IS_<name>" (metricLabel).
- * Writes `metrics.json` and `config.json` into `cfg.out`.
+ * Writes `metrics.json` and `config.json` into `cfg.out` as one folder, atomically (training's
+ * `writeDirAtomic`: an interrupted evaluation leaves the previous folder untouched); the
+ * output's parent folder is checked for writing before any work.
  *
  * @example
  * ```ts
@@ -294,6 +304,7 @@ export async function evaluateSamples(
       'evaluate: --extractor classifier:<checkpoint> | graph:<model.json> is required',
     );
   const spec = parseExtractor(cfg.inputs.extractor);
+  await checkWritableFolder(dirname(resolve(cfg.out)), '--out (its parent folder)');
   const samplesFile = cfg.inputs.samples.endsWith('.safetensors')
     ? cfg.inputs.samples
     : join(cfg.inputs.samples, samplesFileName);
@@ -303,7 +314,6 @@ export async function evaluateSamples(
   const { extractor, frozen } = await loadExtractor(cfg, spec);
   let casDispose: (() => void) | undefined;
   try {
-    await unwrap(writeJson(join(cfg.out, 'config.json'), cfg));
     const classes = [...new Set(fake.labels)].sort((a, b) => a - b);
     const bad = classes.find((c) => c < 0 || c >= data.train.classNames.length);
     if (bad !== undefined)
@@ -396,7 +406,17 @@ export async function evaluateSamples(
       ...(sampleAccuracy ? { sampleAccuracy } : {}),
       seconds: (performance.now() - started) / 1000,
     };
-    await unwrap(writeJson(join(cfg.out, 'metrics.json'), report));
+    const json = (v: unknown) => `${JSON.stringify(v, null, 2)}\n`;
+    await unwrap(
+      writeDirAtomic(cfg.out, (tmp) =>
+        TE.map(() => undefined)(
+          TE.sequenceSeqArray([
+            writeFileDurable(join(tmp, 'config.json'), json(cfg)),
+            writeFileDurable(join(tmp, 'metrics.json'), json(report)),
+          ]),
+        ),
+      ),
+    );
     log(
       `evaluate (${extractor.name}): ${report.labels.frechet} ${frechet.value.toFixed(3)}, ${report.labels.inceptionScore} ${report.inceptionScore.mean.toFixed(3)}, P ${quality.precision.toFixed(3)} R ${quality.recall.toFixed(3)} D ${quality.density.toFixed(3)} C ${quality.coverage.toFixed(3)}, ${cwFrechet.name} ${cwFrechet.value.toFixed(3)}, CAS ${(100 * casResult.accuracy).toFixed(1)} %${sampleAccuracy ? `, extractor accuracy on samples ${(100 * sampleAccuracy.accuracy).toFixed(1)} %` : ''}`,
     );

@@ -1,4 +1,4 @@
-import { join } from 'node:path';
+import { dirname, join, resolve } from 'node:path';
 import { fold, key, veSde } from '@scorekit/core';
 import { type ImageShape, unwrap } from '@scorekit/datasets';
 import { progressBar } from '@scorekit/example-kit';
@@ -16,6 +16,7 @@ import {
 } from './checkpoints.js';
 import type { CifarConfig } from './config.js';
 import { imageGrid } from './output.js';
+import { checkWritableFolder } from './shard.js';
 import type { RunOptions } from './trainingStage.js';
 
 /** What `sample` writes. */
@@ -336,6 +337,7 @@ export async function sampleImages(
   const log = options.log ?? (() => {});
   const started = performance.now();
   const plan = await planSampling(cfg);
+  await checkWritableFolder(dirname(resolve(cfg.out)), '--out (its parent folder)');
   const drawn = await drawSamples(cfg, plan, 0, plan.total, options);
   const report = await writeSampleFolder(cfg, drawn.pixels, drawn.labels, plan.side, {
     nfe: drawn.nfe,

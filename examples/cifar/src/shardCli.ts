@@ -142,7 +142,7 @@ export async function runSharded(
   await extractFeatureShard(
     cfg,
     args.shard!,
-    args.shardDir ?? `${cfg.out}/features.shards`,
+    args.shardDir ?? `${cfg.out}.features-shards`,
     options,
   );
 }
