@@ -257,4 +257,27 @@ describe('sample shards and merge (tiny models, real CIFAR-10 images)', () => {
       /samples 4–7 are in no shard/,
     );
   });
+
+  it('an interrupted sample leaves the previous output folder untouched (no new config beside old samples)', async () => {
+    const dest = join(out, 'atomic');
+    await sampleImages(sampleArgs(dest));
+    const before = new Map(readdirSync(dest).map((f) => [f, readFileSync(join(dest, f))]));
+    const ac = new AbortController();
+    let steps = 0;
+    const run = sampleImages(sampleArgs(dest, ['--seed', '5']), {
+      signal: ac.signal,
+      log: () => {},
+    });
+    // abort once sampling is under way (the first sampler steps have run)
+    const timer = setInterval(() => {
+      steps++;
+      if (steps > 2) ac.abort();
+    }, 50);
+    await expect(run).rejects.toThrow();
+    clearInterval(timer);
+    const after = readdirSync(dest);
+    expect(after.sort()).toEqual([...before.keys()].sort());
+    for (const f of after) expect(readFileSync(join(dest, f)).equals(before.get(f)!)).toBe(true);
+    expect(readdirSync(out).filter((n) => n.startsWith('.tmp-atomic'))).toEqual([]);
+  });
 });
