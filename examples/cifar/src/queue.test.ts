@@ -99,7 +99,7 @@ function startWorker(url: string): Spawned {
       '--backend',
       tf.getBackend(),
       '--lock-ms',
-      '2000',
+      '5000',
     ],
     { cwd: repo, stdio: ['ignore', 'ignore', 'pipe'] },
   );
