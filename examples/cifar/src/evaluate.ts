@@ -1,4 +1,4 @@
-import { join } from 'node:path';
+import { dirname, join, resolve } from 'node:path';
 import { type Key, key, logLikelihoodAtLabels, split, unwrap } from '@scorekit/core';
 import { gatherImages, type ImageSet, type ImageShape, trainingBatches } from '@scorekit/datasets';
 import { type LabelledBatch, type Loss, termValue, tidyLossValue } from '@scorekit/losses';
@@ -24,13 +24,21 @@ import {
 } from '@scorekit/metrics';
 import { loadGraphModelExtractor } from '@scorekit/metrics/node';
 import { resnetClassifier } from '@scorekit/models';
-import { adam, disposeTrainState, fit, readSafetensors } from '@scorekit/training';
+import {
+  adam,
+  disposeTrainState,
+  fit,
+  readSafetensors,
+  writeDirAtomic,
+  writeFileDurable,
+} from '@scorekit/training';
 import * as tf from '@tensorflow/tfjs-core';
+import * as TE from 'fp-ts/lib/TaskEither.js';
 import { disposeFrozen, type Frozen, loadFrozen } from './checkpoints.js';
 import type { CifarConfig } from './config.js';
 import { loadCifarData } from './data.js';
-import { writeJson } from './output.js';
 import { samplesFileName } from './sample.js';
+import { checkWritableFolder } from './shard.js';
 import { accuracyAtSigma, labelledImages } from './trainClassifier.js';
 import type { RunOptions } from './trainingStage.js';
 
@@ -81,7 +89,16 @@ export interface EvaluationReport {
   readonly seconds: number;
 }
 
-const hostSet = (
+/**
+ * Generated images as an 8-bit {@link ImageSet} (pixels clipped to [0, 1] and rounded), the form
+ * every metric of `evaluate` reads them in.
+ *
+ * @example
+ * ```ts
+ * const set = hostSet(pixels, labels, classNames, [16, 16, 3]);
+ * ```
+ */
+export const hostSet = (
   pixels: Float32Array,
   labels: Int32Array,
   classNames: readonly string[],
@@ -93,8 +110,16 @@ const hostSet = (
   return { pixels: bytes, labels, count: labels.length, shape, classNames };
 };
 
-/** Reads a `samples.safetensors` written by `sample` (checks its tensors). */
-async function readSamples(
+/**
+ * Reads a `samples.safetensors` written by `sample` (checks its tensors against the image
+ * shape; an error names the file, expected vs got).
+ *
+ * @example
+ * ```ts
+ * const { pixels, labels } = await readSamples('out/samples/samples.safetensors', [16, 16, 3]);
+ * ```
+ */
+export async function readSamples(
   file: string,
   shape: ImageShape,
 ): Promise<{ pixels: Float32Array; labels: Int32Array }> {
@@ -117,6 +142,72 @@ async function readSamples(
       `${file}: expected tensors samples float32 [n, ${h}, ${w}, ${c}] and labels int32 [n] (written by the sample command at data.imageSize ${h}), got samples ${s ? `${s.dtype} [${s.shape}]` : 'none'}`,
     );
   return { pixels: s.values as Float32Array, labels: y.values as Int32Array };
+}
+
+/** A loaded feature extractor, and the classifier behind it when it is one. */
+export interface LoadedExtractor {
+  readonly extractor: FeatureExtractor;
+  readonly frozen?: Frozen<tf.Tensor2D>;
+}
+
+/**
+ * Loads the extractor an `--extractor` spec names: a scorekit classifier checkpoint (its
+ * penultimate features at σ = `evaluate.extractorSigma`; trained at the run's image side, else
+ * an error) or a converted Inception graph. Dispose with {@link disposeExtractor}.
+ *
+ * @example
+ * ```ts
+ * const loaded = await loadExtractor(cfg, parseExtractor('classifier:runs/clf'));
+ * ```
+ */
+export async function loadExtractor(
+  cfg: CifarConfig,
+  spec: ExtractorSpec,
+): Promise<LoadedExtractor> {
+  const e = cfg.evaluate;
+  let frozen: Frozen<tf.Tensor2D> | undefined;
+  let extractor: FeatureExtractor;
+  if (spec.kind === 'classifier') {
+    const f = await unwrap(loadFrozen(spec.path, 'classifier'));
+    frozen = f;
+    if (f.config.data.imageSize !== cfg.data.imageSize) {
+      disposeFrozen(f);
+      throw new Error(
+        `evaluate: --extractor ${spec.path}: the classifier was trained on ${f.config.data.imageSize}×${f.config.data.imageSize} images, this run's data.imageSize is ${cfg.data.imageSize}`,
+      );
+    }
+    const m = f.config.classifier.model;
+    extractor = classifierExtractor(
+      (x, sigma) =>
+        f.model.apply(f.vars.params, x, sigma, { training: false, buffers: f.vars.buffers }),
+      { name: `resnet${m.depth}w${m.width}Classifier`, sigma: e.extractorSigma },
+    );
+  } else {
+    extractor = await unwrap(
+      loadGraphModelExtractor(spec.path, {
+        name: 'inceptionV3Pool3',
+        featureNode: 'pool_3',
+        logitsNode: 'softmax/logits',
+        inputNode: 'Mul',
+        inputSize: [299, 299],
+        inputRange: [-1, 1],
+      }),
+    );
+  }
+  return frozen ? { extractor, frozen } : { extractor };
+}
+
+/**
+ * Frees what {@link loadExtractor} loaded.
+ *
+ * @example
+ * ```ts
+ * disposeExtractor(loaded);
+ * ```
+ */
+export function disposeExtractor(loaded: LoadedExtractor): void {
+  if (loaded.frozen) disposeFrozen(loaded.frozen);
+  else loaded.extractor.dispose?.();
 }
 
 /**
@@ -178,7 +269,9 @@ async function casClassifier(cfg: CifarConfig, generated: ImageSet) {
  * real images of the same classes); with a classifier extractor also that classifier's accuracy
  * on the samples against their conditioning labels. Features come from the extractor the user names; unless
  * it is the reference Inception, results are labelled "FD_<name>" / "IS_<name>" (metricLabel).
- * Writes `metrics.json` and `config.json` into `cfg.out`.
+ * Writes `metrics.json` and `config.json` into `cfg.out` as one folder, atomically (training's
+ * `writeDirAtomic`: an interrupted evaluation leaves the previous folder untouched); the
+ * output's parent folder is checked for writing before any work.
  *
  * @example
  * ```ts
@@ -199,44 +292,16 @@ export async function evaluateSamples(
       'evaluate: --extractor classifier:<checkpoint> | graph:<model.json> is required',
     );
   const spec = parseExtractor(cfg.inputs.extractor);
+  await checkWritableFolder(dirname(resolve(cfg.out)), '--out (its parent folder)');
   const samplesFile = cfg.inputs.samples.endsWith('.safetensors')
     ? cfg.inputs.samples
     : join(cfg.inputs.samples, samplesFileName);
   const shape: ImageShape = [cfg.data.imageSize, cfg.data.imageSize, 3];
   const fake = await readSamples(samplesFile, shape);
   const data = await unwrap(loadCifarData(cfg.data.path, cfg.data));
-  let frozen: Frozen<tf.Tensor2D> | undefined;
-  let extractor: FeatureExtractor;
-  if (spec.kind === 'classifier') {
-    const f = await unwrap(loadFrozen(spec.path, 'classifier'));
-    frozen = f;
-    if (f.config.data.imageSize !== cfg.data.imageSize) {
-      disposeFrozen(f);
-      throw new Error(
-        `evaluate: --extractor ${spec.path}: the classifier was trained on ${f.config.data.imageSize}×${f.config.data.imageSize} images, this run's data.imageSize is ${cfg.data.imageSize}`,
-      );
-    }
-    const m = f.config.classifier.model;
-    extractor = classifierExtractor(
-      (x, sigma) =>
-        f.model.apply(f.vars.params, x, sigma, { training: false, buffers: f.vars.buffers }),
-      { name: `resnet${m.depth}w${m.width}Classifier`, sigma: e.extractorSigma },
-    );
-  } else {
-    extractor = await unwrap(
-      loadGraphModelExtractor(spec.path, {
-        name: 'inceptionV3Pool3',
-        featureNode: 'pool_3',
-        logitsNode: 'softmax/logits',
-        inputNode: 'Mul',
-        inputSize: [299, 299],
-        inputRange: [-1, 1],
-      }),
-    );
-  }
+  const { extractor, frozen } = await loadExtractor(cfg, spec);
   let casDispose: (() => void) | undefined;
   try {
-    await unwrap(writeJson(join(cfg.out, 'config.json'), cfg));
     const classes = [...new Set(fake.labels)].sort((a, b) => a - b);
     const bad = classes.find((c) => c < 0 || c >= data.train.classNames.length);
     if (bad !== undefined)
@@ -329,7 +394,17 @@ export async function evaluateSamples(
       ...(sampleAccuracy ? { sampleAccuracy } : {}),
       seconds: (performance.now() - started) / 1000,
     };
-    await unwrap(writeJson(join(cfg.out, 'metrics.json'), report));
+    const json = (v: unknown) => `${JSON.stringify(v, null, 2)}\n`;
+    await unwrap(
+      writeDirAtomic(cfg.out, (tmp) =>
+        TE.map(() => undefined)(
+          TE.sequenceSeqArray([
+            writeFileDurable(join(tmp, 'config.json'), json(cfg)),
+            writeFileDurable(join(tmp, 'metrics.json'), json(report)),
+          ]),
+        ),
+      ),
+    );
     log(
       `evaluate (${extractor.name}): ${report.labels.frechet} ${frechet.value.toFixed(3)}, ${report.labels.inceptionScore} ${report.inceptionScore.mean.toFixed(3)}, P ${quality.precision.toFixed(3)} R ${quality.recall.toFixed(3)} D ${quality.density.toFixed(3)} C ${quality.coverage.toFixed(3)}, ${cwFrechet.name} ${cwFrechet.value.toFixed(3)}, CAS ${(100 * casResult.accuracy).toFixed(1)} %${sampleAccuracy ? `, extractor accuracy on samples ${(100 * sampleAccuracy.accuracy).toFixed(1)} %` : ''}`,
     );

@@ -10,6 +10,7 @@ import { parseArgs, usages } from './cli.js';
 import type { CifarConfig } from './config.js';
 import { evaluateSamples } from './evaluate.js';
 import { sampleImages } from './sample.js';
+import { runShardCommand, runSharded, shardCommands, splitShardArgs } from './shardCli.js';
 import { trainClassifier } from './trainClassifier.js';
 import { TrainingInterrupted } from './trainingStage.js';
 import { trainScore } from './trainScore.js';
@@ -22,9 +23,14 @@ const shellWord = (a: string): string =>
   /^[\w./=,:@+-]+$/.test(a) ? a : `'${a.replaceAll("'", "'\\''")}'`;
 
 async function main(argv: readonly string[]): Promise<number> {
+  if ((shardCommands as readonly string[]).includes(argv[0] ?? ''))
+    return runShardCommand(argv, (line) => process.stderr.write(`${line}\n`));
   let parsed: ReturnType<typeof parseArgs>;
+  let sharded: ReturnType<typeof splitShardArgs>['shard'];
   try {
-    parsed = parseArgs(argv);
+    const split = splitShardArgs(argv);
+    sharded = split.shard;
+    parsed = parseArgs(split.argv);
   } catch (e) {
     const cmd = argv[0] as keyof typeof usages | undefined;
     const usage = cmd && cmd in usages ? usages[cmd] : usages.main;
@@ -61,7 +67,7 @@ async function main(argv: readonly string[]): Promise<number> {
     });
   const options = { log, signal: controller.signal };
   try {
-    await run(cfg, options);
+    await run(cfg, options, sharded);
   } catch (e) {
     if (!(e instanceof TrainingInterrupted)) throw e;
     const again = argv.includes('--resume') ? argv : [...argv, '--resume'];
@@ -75,7 +81,12 @@ async function main(argv: readonly string[]): Promise<number> {
 async function run(
   cfg: CifarConfig,
   options: { log: (line: string) => void; signal: AbortSignal },
+  sharded: ReturnType<typeof splitShardArgs>['shard'],
 ): Promise<void> {
+  if (sharded) {
+    await runSharded(cfg, sharded, options);
+    return;
+  }
   switch (cfg.command) {
     case 'train-score':
       await trainScore(cfg, options);

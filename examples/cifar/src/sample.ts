@@ -1,12 +1,12 @@
-import { writeFile } from 'node:fs/promises';
-import { join } from 'node:path';
+import { dirname, join, resolve } from 'node:path';
 import { fold, key, unwrap, veSde } from '@scorekit/core';
 import type { ImageShape } from '@scorekit/datasets';
 import { progressBar } from '@scorekit/example-kit';
 import { bindLogits, bindScore } from '@scorekit/models';
 import { classifierGuidance, pcSampler } from '@scorekit/samplers';
-import { writeSafetensors } from '@scorekit/training';
+import { encodeSafetensors, writeDirAtomic, writeFileDurable } from '@scorekit/training';
 import * as tf from '@tensorflow/tfjs-core';
+import * as TE from 'fp-ts/lib/TaskEither.js';
 import {
   checkpointConfig,
   disposeFrozen,
@@ -15,7 +15,8 @@ import {
   resolveCheckpoint,
 } from './checkpoints.js';
 import type { CifarConfig } from './config.js';
-import { imageGrid, writeJson } from './output.js';
+import { imageGrid } from './output.js';
+import { checkWritableFolder } from './shard.js';
 import type { RunOptions } from './trainingStage.js';
 
 /** What `sample` writes. */
@@ -46,31 +47,27 @@ export const samplesFileName = 'samples.safetensors';
 /** Samples per class shown in `classes.png` (the overview grid of {@link sampleImages}). */
 export const overviewColumns = 16;
 
+/** The checked inputs of a sampling run: both checkpoint step folders and the image side. */
+export interface SamplingPlan {
+  readonly scoreDir: string;
+  readonly classifierDir: string;
+  /** The image side s of the score model (samples are s × s × 3). */
+  readonly side: number;
+  /** Samples of the whole run: classes × n, class-major. */
+  readonly total: number;
+}
+
 /**
- * `sample`: class-conditional generation with classifier guidance (Chao et al. 2022 §3, the
- * posterior score S = s(x̃, t) + α ∇ log p(y | x̃, t); Song et al. 2021 eq. 14) by the PC
- * sampler (Song et al. 2021 Alg. 1: reverse-diffusion predictor, one Langevin corrector step
- * with snr 0.16, N steps from t = 1 to ε = 1e-5, denoised last step). The score model uses its
- * EMA weights, the classifier runs in inference mode. Samples of all requested classes are
- * drawn in batches of `sample.batch` (a batch may mix classes: each sample is guided towards
- * its own label). Writes `class-<c>.png` (a grid of that class's samples, pixels clipped to
- * [0, 1], shown at 32×32), `classes.png` (one row per class, at most 16 samples each), `samples.safetensors`
- * (`samples` float32 [n, s, s, 3] clipped to [0, 1], s the score model's image side, and
- * `labels` int32 [n], class-major) and `config.json` into `cfg.out`. A class outside the
- * classifier's classes, or models trained at different image sizes, are errors before any
- * sampling.
+ * Checks a `sample` config before any weights are loaded: both checkpoints given and
+ * resolvable, every class inside the classifier's classes, the image sides of both models and
+ * of the run equal. Errors name the option and the checkpoint.
  *
  * @example
  * ```ts
- * await sampleImages({ ...cfg, command: 'sample', inputs: { resume: false, scoreCheckpoint: 'runs/score', classifierCheckpoint: 'runs/clf' } });
+ * const plan = await planSampling(cfg); // { scoreDir, classifierDir, side, total }
  * ```
  */
-export async function sampleImages(
-  cfg: CifarConfig,
-  options: RunOptions = {},
-): Promise<SampleReport> {
-  const log = options.log ?? (() => {});
-  const started = performance.now();
+export async function planSampling(cfg: CifarConfig): Promise<SamplingPlan> {
   const sc = cfg.sample;
   if (!cfg.inputs.scoreCheckpoint) throw new Error('sample: --score <checkpoint> is required');
   if (!cfg.inputs.classifierCheckpoint)
@@ -93,29 +90,93 @@ export async function sampleImages(
     throw new Error(
       `sample: image sides differ: score model ${scoreDir} ${side}×${side}, classifier ${clfDir} ${clfCfg.data.imageSize}×${clfCfg.data.imageSize}, this run's data.imageSize ${cfg.data.imageSize} (set it with --image-size)`,
     );
+  return { scoreDir, classifierDir: clfDir, side, total: sc.classes.length * sc.n };
+}
+
+/**
+ * The conditioning labels of a whole run, class-major: n samples of the first class, then of
+ * the next, … (sample j has label `classes[⌊j / n⌋]`).
+ *
+ * @example
+ * ```ts
+ * sampleLabels({ classes: [0, 3], n: 2 }); // Int32Array [0, 0, 3, 3]
+ * ```
+ */
+export function sampleLabels(sc: { readonly classes: readonly number[]; readonly n: number }) {
+  return Int32Array.from(
+    { length: sc.classes.length * sc.n },
+    (_, i) => sc.classes[Math.floor(i / sc.n)]!,
+  );
+}
+
+/** Samples [from, to) of a run, on the host (see {@link drawSamples}). */
+export interface DrawnSamples {
+  readonly from: number;
+  readonly to: number;
+  /** float32 [(to − from), s, s, 3], clipped to [0, 1]. */
+  readonly pixels: Float32Array;
+  readonly labels: Int32Array;
+  readonly nfe: number;
+}
+
+/**
+ * Draws samples [from, to) of a run (Chao et al. 2022 §3 posterior score
+ * S = s(x̃, t) + α ∇ log p(y | x̃, t) by the PC sampler of Song et al. 2021 Alg. 1; see
+ * {@link sampleImages}). Batches are aligned to the whole run: batch c holds samples
+ * [c·B, (c+1)·B) (B = `sample.batch`) and draws its noise from `fold(key(seed + 2), c)`, the
+ * sampler giving each sample of the batch its own key (`fold` of its position). So sample j's
+ * noise depends only on (seed, B, j) — not on which shard or machine draws it — and the
+ * computation of each batch is the same as in a single run: `from` and `to` must be multiples
+ * of B (or `to` the run's end). With the Langevin corrector's reference step rule
+ * (`langevinNorms: 'batch'`, Song et al. 2021 Alg. 5) the step size is a batch average, so the
+ * batch size is part of the run's identity in any case.
+ *
+ * @example
+ * ```ts
+ * const part = await drawSamples(cfg, plan, 0, 12); // the first two batches of 6
+ * ```
+ */
+export async function drawSamples(
+  cfg: CifarConfig,
+  plan: SamplingPlan,
+  from: number,
+  to: number,
+  options: RunOptions & { readonly onBatchStep?: (done: number, total: number) => void } = {},
+): Promise<DrawnSamples> {
+  const sc = cfg.sample;
+  const B = sc.batch;
+  if (
+    !(Number.isInteger(from) && Number.isInteger(to) && 0 <= from && from <= to && to <= plan.total)
+  )
+    throw new Error(`sample: index range [${from}, ${to}) is not inside [0, ${plan.total})`);
+  if (from % B !== 0 || (to % B !== 0 && to !== plan.total))
+    throw new Error(
+      `sample: index range [${from}, ${to}) must start and end on batch boundaries (multiples of sample.batch ${B}, or the end ${plan.total})`,
+    );
+  const allLabels = sampleLabels(sc);
+  const shape: ImageShape = [plan.side, plan.side, 3];
+  const [h, w, ch] = shape;
+  const size = h * w * ch;
+  const pixels = new Float32Array((to - from) * size);
+  const labels = allLabels.slice(from, to);
+  let nfe = 0;
+  if (to === from) return { from, to, pixels, labels, nfe };
   let score: Frozen<tf.Tensor4D> | undefined;
   let clf: Frozen<tf.Tensor2D> | undefined;
   try {
-    score = await unwrap(loadFrozen(scoreDir, 'score'));
-    clf = await unwrap(loadFrozen(clfDir, 'classifier'));
-    await unwrap(writeJson(join(cfg.out, 'config.json'), cfg));
+    score = await unwrap(loadFrozen(plan.scoreDir, 'score'));
+    clf = await unwrap(loadFrozen(plan.classifierDir, 'classifier'));
     const sde = veSde(cfg.sde);
     const scoreFn = bindScore(score.model, score.vars, sde);
     const logitsFn = bindLogits(clf.model, clf.vars, sde); // inference mode
-    const shape: ImageShape = [side, side, 3];
-    const [h, w, ch] = shape;
-    const size = h * w * ch;
-    const total = sc.classes.length * sc.n;
-    const all = new Float32Array(total * size);
-    // class-major order: n samples of the first class, then of the next, …; batches may mix classes
-    const labels = Int32Array.from({ length: total }, (_, i) => sc.classes[Math.floor(i / sc.n)]!);
-    let nfe = 0;
-    const chunks = Math.ceil(total / sc.batch);
+    const first = from / B;
+    const chunks = Math.ceil((to - from) / B);
     const bar = progressBar('sampling', chunks * cfg.sde.N, 'step', { quiet: cfg.quiet });
-    for (let chunk = 0; chunk < chunks; chunk++) {
-      const from = chunk * sc.batch;
-      const b = Math.min(sc.batch, total - from);
-      const y = Array.from(labels.subarray(from, from + b));
+    for (let k = 0; k < chunks; k++) {
+      const chunk = first + k; // the batch index in the whole run
+      const start = chunk * B;
+      const b = Math.min(B, to - start);
+      const y = Array.from(allLabels.subarray(start, start + b));
       // α = 0 is the unconditional sampler: no classifier pass at all
       const guided =
         sc.scale === 0 ? scoreFn : classifierGuidance(scoreFn, logitsFn, y, { scale: sc.scale });
@@ -133,7 +194,10 @@ export async function sampleImages(
         },
         fold(key(cfg.seed + 2), chunk),
         {
-          onStep: (step) => bar.update(chunk * cfg.sde.N + step, `batch ${chunk + 1}/${chunks}`),
+          onStep: (step) => {
+            bar.update(k * cfg.sde.N + step, `batch ${k + 1}/${chunks}`);
+            options.onBatchStep?.(k * cfg.sde.N + step, chunks * cfg.sde.N);
+          },
           ...(options.signal ? { signal: options.signal } : {}),
         },
       );
@@ -141,61 +205,146 @@ export async function sampleImages(
       const clipped = tf.tidy(() => tf.clipByValue(out.samples, 0, 1));
       const host = clipped.dataSync() as Float32Array;
       tf.dispose([clipped, out.samples, out.xMean]);
-      all.set(host, from * size);
+      pixels.set(host, (start - from) * size);
     }
-    const zoom = Math.max(1, Math.round(32 / side));
-    const grids: string[] = [];
-    for (const [ci, c] of sc.classes.entries()) {
-      const file = join(cfg.out, `class-${c}.png`);
-      const images = all.subarray(ci * sc.n * size, (ci + 1) * sc.n * size);
-      await writeFile(file, imageGrid(images, sc.n, shape, undefined, zoom));
-      grids.push(file);
-    }
-    // every class at a glance: one row per class (its first 16 samples at most)
-    const overview = join(cfg.out, 'classes.png');
-    const perRow = Math.min(sc.n, overviewColumns);
-    const rows = new Float32Array(sc.classes.length * perRow * size);
-    sc.classes.forEach((_, ci) =>
-      rows.set(all.subarray(ci * sc.n * size, (ci * sc.n + perRow) * size), ci * perRow * size),
-    );
-    await writeFile(overview, imageGrid(rows, sc.classes.length * perRow, shape, perRow, zoom));
     bar.finish();
-    const samplesFile = join(cfg.out, samplesFileName);
-    const tensors = {
-      samples: tf.tensor4d(all, [labels.length, h, w, ch]),
-      labels: tf.tensor1d(labels, 'int32'),
-    };
-    try {
-      await unwrap(
-        writeSafetensors(samplesFile, tensors, {
-          format: 'scorekit',
-          'scorekit.kind': 'samples',
-          'scorekit.range': '[0, 1]',
-          'scorekit.layout': 'NHWC',
-          'scorekit.scale': String(sc.scale),
-        }),
-      );
-    } finally {
-      tf.dispose(Object.values(tensors));
-    }
-    const seconds = (performance.now() - started) / 1000;
-    const report: SampleReport = {
-      classes: sc.classes,
-      overview,
-      perClass: sc.n,
-      scale: sc.scale,
-      grids,
-      samplesFile,
-      nfe,
-      seconds,
-    };
-    await unwrap(writeJson(join(cfg.out, 'report.json'), report));
-    log(
-      `sample: ${labels.length} images (${nfe} score evaluations) in ${seconds.toFixed(1)} s → ${overview}, ${grids.join(', ')}, ${samplesFile}`,
-    );
-    return report;
+    return { from, to, pixels, labels, nfe };
   } finally {
     if (score) disposeFrozen(score);
     if (clf) disposeFrozen(clf);
   }
+}
+
+/**
+ * The bytes of `samples.safetensors` for a whole run: `samples` float32 [n, s, s, 3] in
+ * [0, 1] and `labels` int32 [n], class-major, with the run's metadata. A single run and a merge
+ * of shards produce the same bytes from the same samples.
+ *
+ * @example
+ * ```ts
+ * await writeFile('samples.safetensors', encodeSamples(cfg, pixels, labels, 16));
+ * ```
+ */
+export function encodeSamples(
+  cfg: CifarConfig,
+  pixels: Float32Array,
+  labels: Int32Array,
+  side: number,
+): Uint8Array {
+  return encodeSafetensors({
+    tensors: {
+      samples: { dtype: 'float32', shape: [labels.length, side, side, 3], values: pixels },
+      labels: { dtype: 'int32', shape: [labels.length], values: labels },
+    },
+    metadata: {
+      format: 'scorekit',
+      'scorekit.kind': 'samples',
+      'scorekit.range': '[0, 1]',
+      'scorekit.layout': 'NHWC',
+      'scorekit.scale': String(cfg.sample.scale),
+    },
+  });
+}
+
+const json = (value: unknown) => `${JSON.stringify(value, null, 2)}\n`;
+
+/**
+ * Writes a whole run's outputs into `cfg.out` as one folder, atomically (training's
+ * `writeDirAtomic`: the files are written and fsynced in a temporary sibling folder that is
+ * then renamed over `cfg.out`, so a crash leaves the previous complete folder or the new one,
+ * never a mix): `class-<c>.png` grids, `classes.png`, `samples.safetensors`, `config.json`
+ * and `report.json`. Used by {@link sampleImages} and by `merge`.
+ *
+ * @example
+ * ```ts
+ * const report = await writeSampleFolder(cfg, pixels, labels, 16, { nfe, started });
+ * ```
+ */
+export async function writeSampleFolder(
+  cfg: CifarConfig,
+  pixels: Float32Array,
+  labels: Int32Array,
+  side: number,
+  run: { readonly nfe: number; readonly started: number },
+): Promise<SampleReport> {
+  const sc = cfg.sample;
+  const shape: ImageShape = [side, side, 3];
+  const size = side * side * 3;
+  const zoom = Math.max(1, Math.round(32 / side));
+  const files = new Map<string, Uint8Array | string>();
+  const grids: string[] = [];
+  for (const [ci, c] of sc.classes.entries()) {
+    const images = pixels.subarray(ci * sc.n * size, (ci + 1) * sc.n * size);
+    files.set(`class-${c}.png`, imageGrid(images, sc.n, shape, undefined, zoom));
+    grids.push(join(cfg.out, `class-${c}.png`));
+  }
+  // every class at a glance: one row per class (its first 16 samples at most)
+  const perRow = Math.min(sc.n, overviewColumns);
+  const rows = new Float32Array(sc.classes.length * perRow * size);
+  sc.classes.forEach((_, ci) =>
+    rows.set(pixels.subarray(ci * sc.n * size, (ci * sc.n + perRow) * size), ci * perRow * size),
+  );
+  files.set('classes.png', imageGrid(rows, sc.classes.length * perRow, shape, perRow, zoom));
+  files.set(samplesFileName, encodeSamples(cfg, pixels, labels, side));
+  files.set('config.json', json(cfg));
+  const report: SampleReport = {
+    classes: sc.classes,
+    overview: join(cfg.out, 'classes.png'),
+    perClass: sc.n,
+    scale: sc.scale,
+    grids,
+    samplesFile: join(cfg.out, samplesFileName),
+    nfe: run.nfe,
+    seconds: (performance.now() - run.started) / 1000,
+  };
+  files.set('report.json', json(report));
+  await unwrap(
+    writeDirAtomic(cfg.out, (tmp) =>
+      TE.map(() => undefined)(
+        TE.sequenceSeqArray(
+          [...files].map(([name, data]) => writeFileDurable(join(tmp, name), data)),
+        ),
+      ),
+    ),
+  );
+  return report;
+}
+
+/**
+ * `sample`: class-conditional generation with classifier guidance (Chao et al. 2022 §3, the
+ * posterior score S = s(x̃, t) + α ∇ log p(y | x̃, t); Song et al. 2021 eq. 14) by the PC
+ * sampler (Song et al. 2021 Alg. 1: reverse-diffusion predictor, one Langevin corrector step
+ * with snr 0.16, N steps from t = 1 to ε = 1e-5, denoised last step). The score model uses its
+ * EMA weights, the classifier runs in inference mode. Samples of all requested classes are
+ * drawn in batches of `sample.batch` (a batch may mix classes: each sample is guided towards
+ * its own label; noise per sample as in {@link drawSamples}). Writes `class-<c>.png` (a grid
+ * of that class's samples, pixels clipped to [0, 1], shown at 32×32), `classes.png` (one row
+ * per class, at most 16 samples each), `samples.safetensors` (`samples` float32 [n, s, s, 3]
+ * clipped to [0, 1], s the score model's image side, and `labels` int32 [n], class-major),
+ * `config.json` and `report.json` into `cfg.out`, as one folder atomically
+ * ({@link writeSampleFolder}). A class outside the classifier's classes, or models trained at
+ * different image sizes, are errors before any sampling.
+ *
+ * @example
+ * ```ts
+ * await sampleImages({ ...cfg, command: 'sample', inputs: { resume: false, scoreCheckpoint: 'runs/score', classifierCheckpoint: 'runs/clf' } });
+ * ```
+ */
+export async function sampleImages(
+  cfg: CifarConfig,
+  options: RunOptions = {},
+): Promise<SampleReport> {
+  const log = options.log ?? (() => {});
+  const started = performance.now();
+  const plan = await planSampling(cfg);
+  await checkWritableFolder(dirname(resolve(cfg.out)), '--out (its parent folder)');
+  const drawn = await drawSamples(cfg, plan, 0, plan.total, options);
+  const report = await writeSampleFolder(cfg, drawn.pixels, drawn.labels, plan.side, {
+    nfe: drawn.nfe,
+    started,
+  });
+  log(
+    `sample: ${drawn.labels.length} images (${drawn.nfe} score evaluations) in ${report.seconds.toFixed(1)} s → ${report.overview}, ${report.grids.join(', ')}, ${report.samplesFile}`,
+  );
+  return report;
 }
