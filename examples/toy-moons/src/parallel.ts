@@ -2,7 +2,7 @@ import { type ChildProcess, fork } from 'node:child_process';
 import { extname } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { ToyConfig } from './config.js';
-import { Interrupted, isFinished, type TaskId, taskLabel } from './stages.js';
+import { dependenciesOf, Interrupted, isFinished, type TaskId, taskLabel } from './stages.js';
 
 /** The message a training child sends its parent before it exits. */
 export type WorkerReport =
@@ -31,9 +31,11 @@ const workerFile = fileURLToPath(
 );
 
 /**
- * Trains the independent models `ids` (one stage of the experiment) in child processes, at
- * most `jobs` at a time, each checkpointing into its folder under `dir` (see `trainTask`);
- * models already finished there are skipped. The caller then loads them with `trainTask`.
+ * Trains the models `ids` in child processes, at most `jobs` at a time, each starting as soon
+ * as the models it needs are finished (a classifier needs the unconditional score model, so
+ * with 2 jobs the six models take about three model-times instead of four stage by stage),
+ * each checkpointing into its folder under `dir` (see `trainTask`); models already finished
+ * there are skipped. The caller then loads them with `trainTask`.
  * When `signal` aborts, every child gets SIGINT, finishes its step, checkpoints and exits,
  * and this rejects with {@link Interrupted}; if one child fails, the others are stopped the
  * same way and this rejects with its message. A killed parent's children exit at their next
@@ -47,7 +49,8 @@ export async function trainInChildren(
   const log = options.log ?? (() => {});
   const queue: TaskId[] = [];
   for (const id of ids) {
-    if (await isFinished(cfg, id, options.dir)) log(`${taskLabel(id)}: already trained, loading it`);
+    if (await isFinished(cfg, id, options.dir))
+      log(`${taskLabel(id)}: already trained, loading it`);
     else queue.push(id);
   }
   const running = new Set<ChildProcess>();
@@ -59,7 +62,7 @@ export async function trainInChildren(
   const onAbort = () => stopAll();
   options.signal?.addEventListener('abort', onAbort);
 
-  const runOne = (id: TaskId): Promise<void> =>
+  const runOne = (id: TaskId): Promise<boolean> =>
     new Promise((resolve) => {
       const label = taskLabel(id);
       log(`${label}: training in a child process`);
@@ -81,7 +84,8 @@ export async function trainInChildren(
       child.on('close', (code, sig) => {
         running.delete(child);
         if (report?.kind === 'done') {
-          const from = report.resumedFrom === undefined ? '' : ` (resumed from step ${report.resumedFrom})`;
+          const from =
+            report.resumedFrom === undefined ? '' : ` (resumed from step ${report.resumedFrom})`;
           log(`${label}: finished in ${report.seconds.toFixed(0)} s${from}`);
         } else if (report?.kind === 'interrupted' || options.signal?.aborted) {
           const step = report?.kind === 'interrupted' ? report.step : undefined;
@@ -94,16 +98,33 @@ export async function trainInChildren(
           failure ??= new Error(`${label} (child process): ${why}`);
           stopAll();
         }
-        resolve();
+        resolve(report?.kind === 'done');
       });
     });
 
+  // a model may start once the models it needs are finished (classifiers need `score`)
+  const finished = new Set<TaskId>(ids.filter((id) => !queue.includes(id)));
+  let wake: () => void = () => {};
+  let changed = new Promise<void>((r) => {
+    wake = r;
+  });
   const lane = async () => {
     for (;;) {
-      if (failure || options.signal?.aborted) return;
-      const id = queue.shift();
-      if (id === undefined) return;
-      await runOne(id);
+      if (failure || interrupted || options.signal?.aborted || queue.length === 0) return;
+      const at = queue.findIndex((id) => dependenciesOf(id).every((d) => finished.has(d)));
+      if (at < 0) {
+        await changed; // every queued model waits for one that is training
+        continue;
+      }
+      const [id] = queue.splice(at, 1) as [TaskId];
+      const ok = await runOne(id);
+      if (ok) finished.add(id);
+      const wakeNow = wake;
+      changed = new Promise<void>((r) => {
+        wake = r;
+      });
+      wakeNow();
+      if (!ok) return;
     }
   };
   try {

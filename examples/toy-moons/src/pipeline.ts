@@ -149,9 +149,13 @@ export async function runToyMoons(cfg: ToyConfig, options: RunOptions = {}): Pro
   try {
     // stage 1: the three score models; stage 2: the three classifiers against the frozen
     // unconditional score model. Within a stage the models are independent.
+    if (jobs > 1) {
+      const t0 = now();
+      await trainInChildren(cfg, trainingStages.flat(), { dir: options.dir!, jobs, signal, log });
+      timings['training (wall)'] = now() - t0;
+    }
     for (const stage of trainingStages) {
       const t0 = now();
-      if (jobs > 1) await trainInChildren(cfg, stage, { dir: options.dir!, jobs, signal, log });
       for (const id of stage) {
         if (signal?.aborted) throw new Interrupted(id);
         const outcome = await trainTask(cfg, setup, id, {
@@ -163,7 +167,9 @@ export async function runToyMoons(cfg: ToyConfig, options: RunOptions = {}): Pro
         losses[taskLabel(id)] = { ...outcome.losses };
         timings[taskLabel(id)] = outcome.seconds;
       }
-      timings[`stage ${stage[0] === 'score' ? 'score models' : 'classifiers'} (wall)`] = now() - t0;
+      if (jobs === 1)
+        timings[`stage ${stage[0] === 'score' ? 'score models' : 'classifiers'} (wall)`] =
+          now() - t0;
     }
     const prior = bindScore(outcomes.score!.trained.model, outcomes.score!.trained.vars, sde);
     const classScoreModels = [outcomes['score-class1']!.trained, outcomes['score-class2']!.trained];

@@ -63,6 +63,10 @@ export const trainingStages = [
 /** One model of {@link trainingStages}. */
 export type TaskId = (typeof trainingStages)[number][number];
 
+/** The models that must be finished before model `id` can train (a classifier needs `score`). */
+export const dependenciesOf = (id: TaskId): readonly TaskId[] =>
+  id.startsWith('classifier-') ? ['score'] : [];
+
 /** A trained model: its (EMA, for score models) params and buffers. */
 export interface Trained {
   readonly model: Model<tf.Tensor2D>;
