@@ -64,6 +64,7 @@ export async function writeOutputs(
         finalTrainingLosses: run.finalLosses,
         learningCurves: run.learningCurves,
         timings: run.timings,
+        trainingCpuSeconds: run.cpuSeconds,
       },
       null,
       2,

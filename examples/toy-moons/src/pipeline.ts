@@ -35,6 +35,8 @@ export interface ToyRun {
    */
   readonly zeroGradientFloor: readonly number[];
   readonly learningCurves: Readonly<Partial<Record<ClassifierMethod, readonly CurvePoint[]>>>;
+  /** CPU seconds of each model's training (see `TaskOutcome.cpuSeconds`). */
+  readonly cpuSeconds: Readonly<Record<string, number>>;
   /** Wall time per stage, in seconds. */
   readonly timings: Readonly<Record<string, number>>;
   /** Host copies for the figures: samples per method and class, and likelihood fields. */
@@ -131,6 +133,7 @@ export async function runToyMoons(cfg: ToyConfig, options: RunOptions = {}): Pro
   const log = options.log ?? (() => {});
   const signal = options.signal;
   const timings: Record<string, number> = {};
+  const cpuSeconds: Record<string, number> = {};
   const losses: Record<string, Record<string, number>> = {};
   const setup = toySetup(cfg);
   const { data, classes, sde } = setup;
@@ -166,6 +169,7 @@ export async function runToyMoons(cfg: ToyConfig, options: RunOptions = {}): Pro
         outcomes[id] = outcome;
         losses[taskLabel(id)] = { ...outcome.losses };
         timings[taskLabel(id)] = outcome.seconds;
+        cpuSeconds[taskLabel(id)] = outcome.cpuSeconds;
       }
       if (jobs === 1)
         timings[`stage ${stage[0] === 'score' ? 'score models' : 'classifiers'} (wall)`] =
@@ -297,6 +301,7 @@ export async function runToyMoons(cfg: ToyConfig, options: RunOptions = {}): Pro
     return {
       results,
       zeroGradientFloor,
+      cpuSeconds,
       learningCurves: curves,
       timings,
       figures: {

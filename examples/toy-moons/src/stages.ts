@@ -81,6 +81,11 @@ export interface TaskOutcome {
   readonly curve?: readonly CurvePoint[] | undefined;
   /** Wall seconds of training (summed over interrupted attempts). */
   readonly seconds: number;
+  /**
+   * CPU seconds (user + system) of the training process during training, summed over
+   * attempts: on a shared machine, steps × this / steps is the cost a free core would take.
+   */
+  readonly cpuSeconds: number;
   /** How it was obtained: trained from scratch, resumed from a checkpoint step, or loaded finished. */
   readonly origin: 'trained' | 'loaded' | { readonly resumedFrom: number };
 }
@@ -184,6 +189,11 @@ function yieldingBatches(set: PointSet, batchSize: number, k: Key) {
   };
 }
 
+const cpuSince = (start: NodeJS.CpuUsage) => {
+  const d = process.cpuUsage(start);
+  return (d.user + d.system) / 1e6;
+};
+
 const doneFile = 'done.json';
 const curveFile = 'curve.json';
 
@@ -201,6 +211,7 @@ interface DoneJson {
   losses: Record<string, number>;
   curve?: CurvePoint[];
   seconds: number;
+  cpuSeconds: number;
 }
 
 /** The newest checkpoint of one model, loaded as a train state (or undefined). */
@@ -257,6 +268,7 @@ async function loadFinished(
     losses: done.losses,
     curve: done.curve,
     seconds: done.seconds,
+    cpuSeconds: done.cpuSeconds,
     origin: 'loaded',
   };
 }
@@ -316,6 +328,7 @@ export async function trainTask(
   let prior = options.prior;
   let ownPrior = false;
   const started = performance.now();
+  const cpuStart = process.cpuUsage();
   let state: TrainState | undefined;
   const bar: Progress = progressBar(taskLabel(id), steps, 'step', { quiet: cfg.quiet });
   try {
@@ -374,10 +387,14 @@ export async function trainTask(
 
     // where to start: the newest checkpoint, if any (with its learning-curve points)
     let previousSeconds = 0;
+    let previousCpu = 0;
     if (taskDir) {
       state = await loadLatest(taskDir, vars.params, lr);
-      const partial = (await readJson(join(taskDir, 'seconds.json'))) as number | undefined;
-      previousSeconds = typeof partial === 'number' ? partial : 0;
+      const partial = (await readJson(join(taskDir, 'seconds.json'))) as
+        | { seconds?: unknown; cpuSeconds?: unknown }
+        | undefined;
+      previousSeconds = typeof partial?.seconds === 'number' ? partial.seconds : 0;
+      previousCpu = typeof partial?.cpuSeconds === 'number' ? partial.cpuSeconds : 0;
       if (state && curve) {
         const saved = ((await readJson(join(taskDir, curveFile))) ?? []) as CurvePoint[];
         curve.push(...saved.filter((p) => p.step <= state!.step));
@@ -422,7 +439,10 @@ export async function trainTask(
           await unwrap(
             writeFileAtomic(
               join(taskDir, 'seconds.json'),
-              String(previousSeconds + (performance.now() - started) / 1000),
+              JSON.stringify({
+                seconds: previousSeconds + (performance.now() - started) / 1000,
+                cpuSeconds: previousCpu + cpuSince(cpuStart),
+              }),
             ),
           );
         throw new Interrupted(taskLabel(id), state.step);
@@ -440,10 +460,11 @@ export async function trainTask(
     const params: Record<string, tf.Tensor> = {};
     for (const [n, t] of Object.entries(source)) params[n] = tf.clone(t);
     const seconds = previousSeconds + (performance.now() - started) / 1000;
+    const cpuSeconds = previousCpu + cpuSince(cpuStart);
     // a resumed run whose last update happened before the interruption has no `last`: keep the saved one
     const losses = last?.terms ?? {};
     if (taskDir) {
-      const done: DoneJson = { steps, losses, seconds, ...(curve ? { curve } : {}) };
+      const done: DoneJson = { steps, losses, seconds, cpuSeconds, ...(curve ? { curve } : {}) };
       await unwrap(writeFileAtomic(join(taskDir, doneFile), `${JSON.stringify(done)}\n`));
     }
     return {
@@ -452,6 +473,7 @@ export async function trainTask(
       losses,
       curve,
       seconds,
+      cpuSeconds,
       origin: start > 0 ? { resumedFrom: start } : 'trained',
     };
   } catch (e) {
