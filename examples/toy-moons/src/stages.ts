@@ -195,6 +195,7 @@ const cpuSince = (start: NodeJS.CpuUsage) => {
 };
 
 const doneFile = 'done.json';
+const lossesFile = 'losses.json';
 const curveFile = 'curve.json';
 
 const readJson = async (file: string): Promise<unknown> => {
@@ -406,8 +407,17 @@ export async function trainTask(
     if (evaluate && atBoundary(start) && !curve!.some((p) => p.step === start))
       await evaluate(state?.params ?? vars.params, start);
     let last: StepInfo | undefined;
-    const onStep = (info: StepInfo) => {
+    const onStep = async (info: StepInfo) => {
       bar.update(info.step + 1, `loss ${info.total.toFixed(method ? 4 : 3)}`);
+      // the loss terms beside each checkpoint: a run killed after its final checkpoint but
+      // before done.json still reports the last update's losses on --resume
+      if (taskDir && info.checkpoint)
+        await unwrap(
+          writeFileAtomic(
+            join(taskDir, lossesFile),
+            JSON.stringify({ completed: info.step + 1, terms: info.terms }),
+          ),
+        );
     };
     for (let target = Math.min((Math.floor(start / every) + 1) * every, steps); start < steps; ) {
       const common = {
@@ -462,7 +472,13 @@ export async function trainTask(
     const seconds = previousSeconds + (performance.now() - started) / 1000;
     const cpuSeconds = previousCpu + cpuSince(cpuStart);
     // a resumed run whose last update happened before the interruption has no `last`: keep the saved one
-    const losses = last?.terms ?? {};
+    let losses: Record<string, number> = { ...(last?.terms ?? {}) };
+    if (!last && taskDir) {
+      const saved = (await readJson(join(taskDir, lossesFile))) as
+        | { completed?: number; terms?: Record<string, number> }
+        | undefined;
+      if (saved?.completed === steps && saved.terms) losses = saved.terms;
+    }
     if (taskDir) {
       const done: DoneJson = { steps, losses, seconds, cpuSeconds, ...(curve ? { curve } : {}) };
       await unwrap(writeFileAtomic(join(taskDir, doneFile), `${JSON.stringify(done)}\n`));
