@@ -132,8 +132,10 @@ describe('parallel training and --resume', () => {
     const killed = join(scratch, 'killed');
     const ckpt = `${killed}.checkpoints`;
     let children: number[] = [];
-    const b = await demo([...small, '--jobs', '2', '--out', killed], (_text, child) => {
-      // kill the whole run once a classifier has written a checkpoint (stage 2 under way)
+    const run = demo([...small, '--jobs', '2', '--out', killed]);
+    const child = [...started].at(-1)!;
+    // kill the whole run once the CE classifier has written its first checkpoint (stage 2 under way)
+    const poll = setInterval(() => {
       if (children.length === 0 && existsSync(join(ckpt, 'classifier-crossEntropy', 'latest'))) {
         children = execFileSync('ps', ['-o', 'pid=', '--ppid', String(child.pid)], {
           encoding: 'utf8',
@@ -143,7 +145,9 @@ describe('parallel training and --resume', () => {
           .map(Number);
         child.kill('SIGKILL');
       }
-    });
+    }, 50);
+    const b = await run;
+    clearInterval(poll);
     expect(b.signal).toBe('SIGKILL');
     expect(existsSync(killed)).toBe(false);
     // the training children notice their parent is gone and exit at their next step
@@ -155,6 +159,7 @@ describe('parallel training and --resume', () => {
     expect(c.code).toBe(0);
     expect(c.stderr).toMatch(/taking over the stale lock/);
     expect(c.stderr).toMatch(/score model: already trained, loading it/);
+    expect(c.stderr).toMatch(/classifier \(.*\): finished in \d+ s \(resumed from step [1-9]\d*\)/);
     expect(resultsOf(killed)).toEqual(resultsOf(straight));
 
     // a changed run is refused on --resume, naming the field
