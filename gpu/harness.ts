@@ -3,7 +3,7 @@
  * and cross-backend comparisons that move data between backends only through async reads
  * (a synchronous read of GPU data is impossible in Node).
  */
-import { type Params } from '@scorekit/core';
+import type { Params } from '@scorekit/core';
 import { tryWebgpu } from '@scorekit/core/node';
 import * as tf from '@tensorflow/tfjs-core';
 

@@ -19,6 +19,16 @@ describe('toy moons end to end (tiny preset)', () => {
       expect(c.dP).toBeLessThan(1e-5);
       expect(c.dL).toBeLessThan(1e-5);
     }
+    // the zero-gradient floor is the oracle likelihood score's mean norm on the same grid and σ:
+    // a classifier whose likelihood score is 0 everywhere has exactly that D_L
+    expect(run.zeroGradientFloor).toHaveLength(2);
+    for (const [c, floor] of run.zeroGradientFloor.entries()) {
+      const field = run.figures.fields.find((f) => f.method === 'Oracle')!.perClass[c]!;
+      let sum = 0;
+      for (let i = 0; i < field.length; i += 2) sum += Math.hypot(field[i]!, field[i + 1]!);
+      expect(floor).toBeCloseTo(sum / (field.length / 2), 4);
+      expect(floor).toBeGreaterThan(0);
+    }
     // the paper's finding: the DLSM-total classifier's likelihood score is closer to the
     // oracle's than the CE classifier's
     expect(meanDl('Ours')).toBeLessThan(meanDl('Base'));
@@ -55,9 +65,13 @@ describe('toy moons end to end (tiny preset)', () => {
     expect(files).toHaveLength(6);
     const saved = JSON.parse(readFileSync(join(out, 'results.json'), 'utf8'));
     expect(saved.results).toHaveLength(6);
+    expect(saved.zeroGradientFloor).toEqual(run.zeroGradientFloor);
+    expect(readFileSync(join(out, 'results.md'), 'utf8')).toMatch(
+      /\| Zero-gradient floor \| — \| — \| \d+\.\d{3} \| \d+\.\d{3} \|/,
+    );
     expect(JSON.parse(readFileSync(join(out, 'config.json'), 'utf8'))).toEqual(cfg);
     expect(readFileSync(join(out, 'samples.svg'), 'utf8')).toMatch(
       /^<\?xml[\s\S]*<svg[\s\S]*<\/svg>\s*$/,
     );
-  });
+  }, 300_000); // ≈ 25 s on an idle 2-core machine; generous for a loaded one
 });

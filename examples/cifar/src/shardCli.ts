@@ -2,7 +2,7 @@
  * The command-line side of issue 18: `sample`/`evaluate` options `--shard`, `--range`,
  * `--queue`, `--shards`, `--detach`, and the commands `merge`, `worker` and `status`.
  */
-import { describeBackend, setupBackend } from '@scorekit/core';
+import { describeBackend, setupBackend } from '@scorekit/core/node';
 import type { CifarConfig } from './config.js';
 import { mergeShards } from './merge.js';
 import { closeQueue, connectQueue, formatStatus, runStatus, sampleViaQueue } from './queue.js';

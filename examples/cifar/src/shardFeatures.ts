@@ -7,6 +7,7 @@
 import { createHash } from 'node:crypto';
 import { readdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
+import { unwrap } from '@scorekit/core';
 import {
   extractStatistics,
   type FeatureSet,

@@ -3,6 +3,7 @@ import {
   type Key,
   key,
   type LogitsFn,
+  likelihoodScore,
   type Params,
   type ScoreFn,
   split,
@@ -31,7 +32,7 @@ import {
   toyClassifier,
   toyScoreModel,
 } from '@scorekit/models';
-import { likelihoodScore, pcSampler } from '@scorekit/samplers';
+import { pcSampler } from '@scorekit/samplers';
 import {
   adam,
   disposeEma,
@@ -122,17 +123,17 @@ const timeOfSigma = (sde: VeSde, sigma: tf.Tensor1D): tf.Tensor1D =>
   ) as tf.Tensor1D;
 
 /** A conditional score over σ: (x̃, y, σ) → [B, 2]. */
-type ConditionalScoreFn = (x: tf.Tensor, y: tf.Tensor1D, sigma: tf.Tensor1D) => tf.Tensor;
+type ScoreOverSigma = (x: tf.Tensor, y: tf.Tensor1D, sigma: tf.Tensor1D) => tf.Tensor;
 
 /** g = ∇ log p(y|x̃, σ) of a classifier, the likelihood score (Chao et al. 2022, eq. 4). */
 const likelihoodOf =
-  (sde: VeSde, logits: LogitsFn): ConditionalScoreFn =>
+  (sde: VeSde, logits: LogitsFn): ScoreOverSigma =>
   (x, y, sigma) =>
-    tf.tidy(() => likelihoodScore(logits, y)(x, timeOfSigma(sde, sigma)));
+    tf.tidy(() => likelihoodScore(logits)(x, timeOfSigma(sde, sigma), y));
 
 /** S_P = s + α g, the posterior score of a classifier-guided model (Chao et al. 2022, eq. 4). */
 const posteriorOf =
-  (sde: VeSde, prior: ScoreFn, logits: LogitsFn, alpha: number): ConditionalScoreFn =>
+  (sde: VeSde, prior: ScoreFn, logits: LogitsFn, alpha: number): ScoreOverSigma =>
   (x, y, sigma) =>
     tf.tidy(() =>
       tf.add(
@@ -333,7 +334,7 @@ export class Session {
       const likelihood = likelihoodOf(this.sde, this.logits(name)!);
       let sum = 0;
       for (const c of [0, 1]) {
-        const oracle: ConditionalScoreFn = (x) => {
+        const oracle: ScoreOverSigma = (x) => {
           if (x.shape[0] !== n)
             throw new Error('evaluateCurves: the oracle is cached on the grid only');
           return tf.clone(this.oracle.likelihood[c]!);

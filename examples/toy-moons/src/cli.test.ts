@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
-import { parseArgs } from './cli.js';
+import { parseArgs, parseRunFlags } from './cli.js';
 import { presets } from './config.js';
-import { markdownTable } from './report.js';
+import { markdownTable, summaryLine } from './report.js';
 import { figure } from './svg.js';
 
 describe('toy-moons CLI', () => {
@@ -39,6 +39,16 @@ describe('toy-moons CLI', () => {
       /score\.steps must be non-negative \(was -1\)/,
     );
     expect(() => parseArgs(['--bogus'])).toThrow(/unknown option --bogus/);
+    expect(parseRunFlags(['--resume', '--jobs', '3'])).toEqual({
+      resume: true,
+      overwrite: false,
+      jobs: 3,
+    });
+    expect(parseRunFlags([])).toEqual({ resume: false, overwrite: false, jobs: 2 });
+    expect(() => parseRunFlags(['--jobs', '0'])).toThrow(
+      /--jobs: expected an integer from 1 to 64, got 0/,
+    );
+    expect(() => parseRunFlags(['--jobs', 'Infinity'])).toThrow(/--jobs: .*got Infinity/);
   });
 
   it('the paper preset has the paper protocol', () => {
@@ -78,6 +88,23 @@ describe('report and figures', () => {
     expect(md).toContain(
       '| Base | 1.000 | 2.000 | 0.500 | 0.250 | 0.900 | 1.000 | 0.800 | 0.700 |',
     );
+  });
+
+  it('adds the zero-gradient floor row and puts it in the summary line', () => {
+    const row = (method: string, dL: number) => ({
+      method,
+      description: '',
+      perClass: [0, 1].map(() => ({ dP: 1, dL, precision: 1, recall: 1 })),
+    });
+    const results = [row('Base', 0.3), row('Ours', 0.1)];
+    const md = markdownTable(results, 7.5, [0.2, 0.2]);
+    expect(md.split('\n').at(-1)).toBe(
+      '| Zero-gradient floor | — | — | 0.200 | 0.200 | — | — | — | — |',
+    );
+    expect(summaryLine(results, [0.2, 0.2], 0.125)).toBe(
+      'Summary: mean D_L — ours (DLSM + 0.125·CE) 0.100 vs base (CE) 0.300 (lower, as in the paper); zero-gradient floor 0.200 (ours removes 50% of it, base -50%).',
+    );
+    expect(summaryLine([row('Base', 0.3)], [0.2, 0.2], 0.125)).toBeUndefined();
   });
 
   it('writes a standalone SVG with one group per panel', () => {

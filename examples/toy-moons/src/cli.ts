@@ -14,11 +14,36 @@ Usage: npm run demo -- [options]
   --learning-curve K          also record D_L and CE every K classifier steps (Fig. 5)
   --backend auto|wasm|cpu|tensorflow
   --set path=value            override any config field, e.g. --set score.steps=500
+  --jobs N                    train up to N independent models at once in child processes
+                              (default 2; 1 trains everything in this process)
+  --resume                    continue an interrupted run from DIR.checkpoints (finished
+                              models are loaded, the interrupted one resumes from its checkpoint)
+  --overwrite                 discard the checkpoints of an earlier run in DIR.checkpoints
   --quiet                     no progress bars
   --help                      this text
 
 Writes DIR/results.json, DIR/results.md, DIR/config.json, DIR/samples.svg,
-DIR/likelihood-field.svg (and DIR/learning-curve.svg).`;
+DIR/likelihood-field.svg (and DIR/learning-curve.svg) as one folder, atomically; every model
+checkpoints into DIR.checkpoints. Ctrl-C stops after the current step (exit 130) and says how
+to resume.`;
+
+/** How to run (not what): flags that change neither the models nor the results. */
+export interface RunFlags {
+  readonly resume: boolean;
+  readonly overwrite: boolean;
+  /** Child processes training independent models at once (1: everything in this process). */
+  readonly jobs: number;
+}
+
+/** Reads `--resume`, `--overwrite` and `--jobs N` from the command line. */
+export function parseRunFlags(argv: readonly string[]): RunFlags {
+  const at = argv.lastIndexOf('--jobs');
+  const raw = at >= 0 ? argv[at + 1] : '2';
+  const jobs = Number(raw);
+  if (!Number.isInteger(jobs) || jobs < 1 || jobs > 64)
+    throw new Error(`--jobs: expected an integer from 1 to 64, got ${raw ?? 'nothing'}`);
+  return { resume: argv.includes('--resume'), overwrite: argv.includes('--overwrite'), jobs };
+}
 
 /**
  * Parses the command line into a validated {@link ToyConfig}, or `'help'`. Errors name the
@@ -65,6 +90,12 @@ export function parseArgs(argv: readonly string[]): ToyConfig | 'help' {
         break;
       case '--quiet':
         draft['quiet'] = true;
+        break;
+      case '--resume':
+      case '--overwrite':
+        break;
+      case '--jobs':
+        value();
         break;
       case '--set': {
         if (applyOverride(draft, value()) === 'out') outGiven = true;

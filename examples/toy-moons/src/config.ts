@@ -59,6 +59,8 @@ export const toyConfig = type({
   },
   /** Learning-curve mode (the paper's Fig. 5): evaluate every `every` classifier steps (0 = off). */
   learningCurve: { every: 'number.integer >= 0' },
+  /** Every model writes a checkpoint every this many steps (the demo's `--resume` restarts there). */
+  checkpointEvery: 'number.integer > 0',
   quiet: 'boolean',
 });
 
@@ -93,6 +95,7 @@ export const presets: Record<'quick' | 'paper' | 'tiny', ToyConfig> = {
   paper: {
     ...shared,
     preset: 'paper',
+    checkpointEvery: 1000,
     out: 'out/toy-moons-paper',
     score: { steps: 40000, batch: 4000, lr: 6.5e-4, w: 2, ema: 0.999 },
     classifier: {
@@ -109,6 +112,7 @@ export const presets: Record<'quick' | 'paper' | 'tiny', ToyConfig> = {
   quick: {
     ...shared,
     preset: 'quick',
+    checkpointEvery: 200,
     out: 'out/toy-moons',
     score: { steps: 1200, batch: 512, lr: 6.5e-4, w: 2, ema: 0.99 },
     classifier: {
@@ -125,6 +129,7 @@ export const presets: Record<'quick' | 'paper' | 'tiny', ToyConfig> = {
   tiny: {
     ...shared,
     preset: 'tiny',
+    checkpointEvery: 50,
     out: 'out/toy-moons-tiny',
     data: { perClass: 500, scale: 20 },
     score: { steps: 300, batch: 256, lr: 6.5e-4, w: 2, ema: 0.9 },

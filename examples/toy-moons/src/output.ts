@@ -1,10 +1,10 @@
 import { mkdir } from 'node:fs/promises';
-import { join } from 'node:path';
+import { dirname, join, resolve } from 'node:path';
 import { unwrap } from '@scorekit/core';
-import { writeFileAtomic } from '@scorekit/training';
+import { writeDirAtomic, writeFileDurable } from '@scorekit/training';
 import type { ToyConfig } from './config.js';
 import type { ClassifierMethod, ToyRun } from './pipeline.js';
-import { markdownTable } from './report.js';
+import { markdownTable, zeroGradientFloorLabel } from './report.js';
 import { type Extent, figure, type Panel, type Series } from './svg.js';
 
 const CLASS_COLORS = ['#d62728', '#1f77b4'] as const;
@@ -27,19 +27,20 @@ const split2 = (xy: Float32Array) => {
 
 /**
  * Writes results.json, results.md, config.json, samples.svg, likelihood-field.svg and, in
- * learning-curve mode, learning-curve.svg into `cfg.out`; returns the paths written.
+ * learning-curve mode, learning-curve.svg as one folder `cfg.out`, atomically: the files are
+ * written into a temporary folder beside it, which is renamed into place (replacing a previous
+ * results folder), so a reader or a crash never sees half a set. Returns the paths written.
  */
 export async function writeOutputs(
   cfg: ToyConfig,
   run: ToyRun,
   meta: { backend: string; seconds: number },
 ): Promise<string[]> {
-  await mkdir(cfg.out, { recursive: true });
-  const files: string[] = [];
+  const out = resolve(cfg.out);
+  await mkdir(dirname(out), { recursive: true });
+  const contents: Array<[string, string]> = [];
   const put = async (name: string, text: string) => {
-    const p = join(cfg.out, name);
-    await unwrap(writeFileAtomic(p, text)); // a crash never leaves half a result
-    files.push(p);
+    contents.push([name, text]);
   };
   await put('config.json', `${JSON.stringify(cfg, null, 2)}\n`);
   await put(
@@ -59,9 +60,11 @@ export async function writeOutputs(
           alpha: cfg.evaluation.alpha,
         },
         results: run.results,
+        zeroGradientFloor: run.zeroGradientFloor,
         finalTrainingLosses: run.finalLosses,
         learningCurves: run.learningCurves,
         timings: run.timings,
+        trainingCpuSeconds: run.cpuSeconds,
       },
       null,
       2,
@@ -70,9 +73,10 @@ export async function writeOutputs(
   const md = [
     `# Two moons (Chao et al. 2022, §5.1) — preset ${cfg.preset}, seed ${cfg.seed}, backend ${meta.backend}`,
     '',
-    markdownTable(run.results, cfg.evaluation.sigma),
+    markdownTable(run.results, cfg.evaluation.sigma, run.zeroGradientFloor),
     '',
     ...run.results.map((r) => `- **${r.method}**: ${r.description}`),
+    `- **${zeroGradientFloorLabel}**: D_L of a classifier with zero input gradient (the oracle likelihood score's mean norm on the grid): the error a useless classifier already has`,
     '',
     `Wall time ${meta.seconds.toFixed(0)} s. Stages: ${Object.entries(run.timings)
       .map(([k, v]) => `${k} ${v.toFixed(1)} s`)
@@ -172,5 +176,14 @@ export async function writeOutputs(
       figure(panels, 2, 'Learning curves (cf. Chao et al. 2022, Fig. 5)'),
     );
   }
-  return files;
+  await unwrap(
+    writeDirAtomic(out, (tmp) => async () => {
+      for (const [name, text] of contents) {
+        const written = await writeFileDurable(join(tmp, name), text)();
+        if (written._tag === 'Left') return written;
+      }
+      return { _tag: 'Right', right: undefined };
+    }),
+  );
+  return contents.map(([name]) => join(out, name));
 }

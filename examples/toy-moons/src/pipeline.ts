@@ -1,64 +1,43 @@
-import {
-  type Key,
-  key,
-  type LogitsFn,
-  likelihoodScore,
-  logLikelihoodAtLabels,
-  normalArray,
-  type Params,
-  permutation,
-  type ScoreFn,
-  split,
-  uniformArray,
-  unwrap,
-  type VeSde,
-  veSde,
-  veTime,
-} from '@scorekit/core';
+import type { ScoreFn } from '@scorekit/core';
+import { type Key, normalArray, split, veSde, veTime } from '@scorekit/core';
 import { syncReadPhase } from '@scorekit/core/node';
-import {
-  evaluationGrid,
-  type PointSet,
-  parzenScore,
-  pointsOfClass,
-  trainingPointBatches,
-  twoMoons,
-} from '@scorekit/datasets';
-import { type Progress, progressBar } from '@scorekit/example-kit';
-import { classifierObjective, dsm, type LabelledBatch, type Loss } from '@scorekit/losses';
+import { evaluationGrid, type PointSet } from '@scorekit/datasets';
+import { progressBar } from '@scorekit/example-kit';
 import { type ConditionalScores, featureSet, prdc, scoreErrors } from '@scorekit/metrics';
-import {
-  bindLogits,
-  bindScore,
-  type Model,
-  type ModelVariables,
-  parametricLogits,
-  parametricScore,
-  toyClassifier,
-  toyScoreModel,
-} from '@scorekit/models';
-import { pcSampler } from '@scorekit/samplers';
-import { adam, type FitResult, fit, type TrainState } from '@scorekit/training';
+import { bindLogits, bindScore } from '@scorekit/models';
+import { AbortError, pcSampler } from '@scorekit/samplers';
 import * as tf from '@tensorflow/tfjs-core';
 import type { ToyConfig } from './config.js';
+import { trainInChildren } from './parallel.js';
 import type { ClassScores, MethodResult } from './report.js';
+import { classifierScores, oracleConditionalScores, posteriorScores } from './scores.js';
+import {
+  type ClassifierMethod,
+  type CurvePoint,
+  disposeTrained,
+  Interrupted,
+  type TaskId,
+  type TaskOutcome,
+  type Trained,
+  taskLabel,
+  toySetup,
+  trainingStages,
+  trainTask,
+} from './stages.js';
 
-/** The classifier objectives of the toy experiment (Chao et al. 2022, §5.1). */
-export type ClassifierMethod = 'crossEntropy' | 'dlsm' | 'total';
-
-/** A learning-curve point of one classifier (the paper's Fig. 5). */
-export interface CurvePoint {
-  readonly step: number;
-  /** D_L averaged over both classes at the evaluation σ (α = 1). */
-  readonly dL: number;
-  /** Cross-entropy of the classifier on held-out noisy points (σ log-uniform). */
-  readonly crossEntropy: number;
-}
+export type { ClassifierMethod, CurvePoint } from './stages.js';
 
 /** Everything a run produces, before it is written to disk. */
 export interface ToyRun {
   readonly results: readonly MethodResult[];
+  /**
+   * The D_L of a classifier with zero input gradient on the same grid and σ, per class: the
+   * oracle likelihood score's mean norm, the floor any useful classifier must beat.
+   */
+  readonly zeroGradientFloor: readonly number[];
   readonly learningCurves: Readonly<Partial<Record<ClassifierMethod, readonly CurvePoint[]>>>;
+  /** CPU seconds of each model's training (see `TaskOutcome.cpuSeconds`). */
+  readonly cpuSeconds: Readonly<Record<string, number>>;
   /** Wall time per stage, in seconds. */
   readonly timings: Readonly<Record<string, number>>;
   /** Host copies for the figures: samples per method and class, and likelihood fields. */
@@ -75,188 +54,16 @@ export interface ToyRun {
 export interface RunOptions {
   readonly log?: (line: string) => void;
   readonly signal?: AbortSignal;
-}
-
-interface Trained {
-  readonly model: Model<tf.Tensor2D>;
-  readonly vars: ModelVariables;
+  /**
+   * Checkpoint folder: every model checkpoints there every `cfg.checkpointEvery` steps, and
+   * models found there (finished or interrupted) are loaded or resumed. None: in memory.
+   */
+  readonly dir?: string | undefined;
+  /** Train up to this many independent models at once in child processes (needs `dir`; default 1: in this process). */
+  readonly jobs?: number | undefined;
 }
 
 const now = () => performance.now() / 1000;
-
-function disposeTrained(t: Trained): void {
-  tf.dispose(Object.values(t.vars.params));
-  tf.dispose(Object.values(t.vars.buffers));
-}
-
-function disposeState(s: TrainState): void {
-  tf.dispose(Object.values(s.params));
-  for (const slot of Object.values(s.optimizer.slots)) tf.dispose(Object.values(slot));
-  if (s.ema) tf.dispose(Object.values(s.ema.params));
-}
-
-function trainingBar(cfg: ToyConfig, label: string, steps: number): Progress {
-  return progressBar(label, steps, 'step', { quiet: cfg.quiet });
-}
-
-/**
- * Trains a toy score model with DSM, λ(σ) = σ^(2w) (method.md §6), and returns its EMA
- * weights (the frozen score of DLSM uses the EMA, method.md §2).
- */
-async function trainScoreModel(
-  cfg: ToyConfig,
-  sde: VeSde,
-  data: PointSet,
-  k: Key,
-  label: string,
-  losses: Record<string, Record<string, number>>,
-  signal?: AbortSignal,
-): Promise<Trained> {
-  const [kInit, kData, kFit] = split(k, 3) as [Key, Key, Key];
-  const model = toyScoreModel();
-  const vars = model.init(kInit);
-  const loss = dsm({
-    sde,
-    score: parametricScore(model, vars.buffers, sde, { training: true }),
-    eps: 0,
-    weighting: 'sigmaPower',
-    w: cfg.score.w,
-  }) as Loss<LabelledBatch>;
-  const bar = trainingBar(cfg, label, cfg.score.steps);
-  const result = await unwrap(
-    fit<LabelledBatch>({
-      loss,
-      optimizer: adam({ lr: cfg.score.lr, gradClip: null }),
-      batches: (start) => trainingPointBatches(data, { batchSize: cfg.score.batch }, kData, start),
-      steps: cfg.score.steps,
-      params: vars.params,
-      key: kFit,
-      ema: cfg.score.ema,
-      config: cfg,
-      signal,
-      onStep: (info) => bar.update(info.step + 1, `loss ${info.total.toFixed(3)}`),
-    }),
-  );
-  bar.finish(result.last ? `loss ${result.last.total.toFixed(3)}` : '');
-  losses[label] = result.last?.terms ?? {};
-  const emaParams = result.state.ema?.params ?? result.state.params;
-  const params: Record<string, tf.Tensor> = {};
-  for (const [n, t] of Object.entries(emaParams)) params[n] = tf.clone(t);
-  disposeState(result.state);
-  tf.dispose(Object.values(vars.params));
-  return { model, vars: { params, buffers: vars.buffers } };
-}
-
-/** The classifier learning rate of each objective (method.md §6). */
-const lrOf = (cfg: ToyConfig, m: ClassifierMethod) =>
-  m === 'crossEntropy'
-    ? cfg.classifier.lrCe
-    : m === 'dlsm'
-      ? cfg.classifier.lrDlsm
-      : cfg.classifier.lrTotal;
-
-/**
- * Trains a noise-conditioned toy classifier with CE ("base"), DLSM alone, or DLSM + λ·CE
- * ("ours") against the frozen score model (Chao et al. 2022, eqs. 9–11). In learning-curve
- * mode the training is run in chunks of `every` steps (fit resumes exactly) and `evaluate`
- * is called on the params after each chunk.
- */
-async function trainClassifier(
-  cfg: ToyConfig,
-  sde: VeSde,
-  data: PointSet,
-  score: ScoreFn,
-  method: ClassifierMethod,
-  k: Key,
-  losses: Record<string, Record<string, number>>,
-  evaluate?: (model: Model<tf.Tensor2D>, params: Params, step: number) => void,
-  signal?: AbortSignal,
-): Promise<Trained> {
-  const [kInit, kData, kFit] = split(k, 3) as [Key, Key, Key];
-  const model = toyClassifier({ classes: 2 });
-  const vars = model.init(kInit);
-  const loss = classifierObjective(
-    { method, lambda: cfg.classifier.lambda, eps: 0, wDlsm: cfg.classifier.w, wCe: 0 },
-    { sde, logits: parametricLogits(model, vars.buffers, sde, { training: true }), score },
-  );
-  const steps = cfg.classifier.steps;
-  const every = cfg.learningCurve.every > 0 ? cfg.learningCurve.every : steps;
-  const label = {
-    crossEntropy: 'classifier (CE)',
-    dlsm: 'classifier (DLSM)',
-    total: 'classifier (DLSM+CE)',
-  }[method];
-  const bar = trainingBar(cfg, label, steps);
-  if (evaluate) evaluate(model, vars.params, 0);
-  let state: TrainState | undefined;
-  let last: FitResult['last'];
-  for (let target = Math.min(every, steps); ; target = Math.min(target + every, steps)) {
-    const common = {
-      loss,
-      optimizer: adam({ lr: lrOf(cfg, method), gradClip: null }),
-      batches: (start: number) =>
-        trainingPointBatches(data, { batchSize: cfg.classifier.batch }, kData, start),
-      steps: target,
-      config: cfg,
-      signal,
-      onStep: (info: { step: number; total: number }) =>
-        bar.update(info.step + 1, `loss ${info.total.toFixed(4)}`),
-    };
-    const result: FitResult = state
-      ? await unwrap(fit<LabelledBatch>({ ...common, resume: state }))
-      : await unwrap(fit<LabelledBatch>({ ...common, params: vars.params, key: kFit }));
-    if (state) disposeState(state);
-    state = result.state;
-    last = result.last ?? last;
-    if (evaluate && target > 0) evaluate(model, state.params, target);
-    if (target >= steps) break;
-  }
-  bar.finish(last ? `loss ${last.total.toFixed(4)}` : '');
-  losses[label] = last?.terms ?? {};
-  const params: Record<string, tf.Tensor> = {};
-  for (const [n, t] of Object.entries(state!.params)) params[n] = tf.clone(t);
-  disposeState(state!);
-  tf.dispose(Object.values(vars.params));
-  return { model, vars: { params, buffers: vars.buffers } };
-}
-
-/** A classifier-based conditional model S_P = α g + s (Chao et al. 2022, eq. 4), over t. */
-function classifierScores(prior: ScoreFn, logits: LogitsFn, alpha: number): ConditionalScores {
-  const likelihood = likelihoodScore(logits);
-  return {
-    likelihood,
-    posterior: (x, t, y) => tf.tidy(() => tf.add(prior(x, t), tf.mul(alpha, likelihood(x, t, y)))),
-  };
-}
-
-/** Posterior score matching: one score model per class; its implied likelihood is s_y − s. */
-function posteriorScores(prior: ScoreFn, perClass: readonly ScoreFn[]): ConditionalScores {
-  // every evaluation batch is of one class (scoreErrors and the samplers label whole batches)
-  const pick = (x: tf.Tensor, t: tf.Tensor1D, y: tf.Tensor1D) => perClass[y.dataSync()[0]!]!(x, t);
-  return {
-    posterior: pick,
-    likelihood: (x, t, y) => tf.tidy(() => tf.sub(pick(x, t, y), prior(x, t))),
-  };
-}
-
-/** The exact scores of the σ-smoothed empirical densities (method.md §6). */
-function oracleConditionalScores(
-  data: PointSet,
-  classes: readonly PointSet[],
-  sigma: number,
-): ConditionalScores {
-  const at = (y: tf.Tensor1D) => classes[y.dataSync()[0]!]!;
-  return {
-    posterior: (x, _t, y) => parzenScore(at(y), x as tf.Tensor2D, sigma),
-    likelihood: (x, _t, y) =>
-      tf.tidy(() =>
-        tf.sub(
-          parzenScore(at(y), x as tf.Tensor2D, sigma),
-          parzenScore(data, x as tf.Tensor2D, sigma),
-        ),
-      ),
-  };
-}
 
 /** Class c's points plus N(0, σ² I) noise: the reference set of precision / recall at σ. */
 function noisyReference(set: PointSet, sigma: number, k: Key): tf.Tensor2D {
@@ -314,36 +121,6 @@ async function sampleAtSigma(
   }
 }
 
-/** Cross-entropy of a classifier on held-out noisy points (for the learning curves). */
-function heldOutCrossEntropy(
-  logits: LogitsFn,
-  sde: VeSde,
-  data: PointSet,
-  k: Key,
-  n = 2000,
-): number {
-  return tf.tidy(() => {
-    const [kIdx, kT, kZ] = split(k, 3) as [Key, Key, Key];
-    const idx = Array.from(permutation(kIdx, data.count).subarray(0, Math.min(n, data.count)));
-    const m = idx.length;
-    const x = tf.tensor2d(
-      idx.flatMap((i) => [data.x[2 * i]!, data.x[2 * i + 1]!]),
-      [m, 2],
-    );
-    const y = tf.tensor1d(
-      idx.map((i) => data.labels[i]!),
-      'int32',
-    );
-    const t = tf.tensor1d(uniformArray(kT, m)); // σ(t) log-uniform, as in training
-    const sigma = sde.marginalStd(t);
-    const xt = tf.add(
-      x,
-      tf.mul(tf.reshape(sigma, [-1, 1]), tf.tensor2d(normalArray(kZ, 2 * m), [m, 2])),
-    );
-    return -tf.mean(logLikelihoodAtLabels(logits(xt, t), y)).dataSync()[0]!;
-  });
-}
-
 const hostOf = (t: tf.Tensor): Float32Array => Float32Array.from(t.dataSync());
 
 /**
@@ -358,96 +135,69 @@ export async function runToyMoons(cfg: ToyConfig, options: RunOptions = {}): Pro
   const log = options.log ?? (() => {});
   const signal = options.signal;
   const timings: Record<string, number> = {};
+  const cpuSeconds: Record<string, number> = {};
   const losses: Record<string, Record<string, number>> = {};
-  const root = key(cfg.seed);
-  const [kScore, kPost, kClf, kEval, kCurve] = split(root, 5) as [Key, Key, Key, Key, Key];
-  const data = twoMoons({ nPerClass: cfg.data.perClass, scale: cfg.data.scale });
-  const classes = [pointsOfClass(data, 0), pointsOfClass(data, 1)];
-  const sde = veSde({ sigmaMin: cfg.sde.sigmaMin, sigmaMax: cfg.sde.sigmaMax });
+  const setup = toySetup(cfg);
+  const { data, classes, sde } = setup;
   const sigma = cfg.evaluation.sigma;
   const tEval = veTime(cfg.sde.sigmaMin, cfg.sde.sigmaMax, sigma);
   log(
     `two moons: ${data.count} points; σ ∈ [${cfg.sde.sigmaMin}, ${cfg.sde.sigmaMax}] log-uniform; evaluation at σ = ${sigma} (t = ${tEval.toFixed(4)})`,
   );
+  const jobs = options.jobs ?? 1;
+  if (jobs > 1 && options.dir === undefined)
+    throw new Error('runToyMoons: jobs > 1 needs a checkpoint folder (dir)');
 
-  const owned: Trained[] = [];
+  const outcomes: Partial<Record<TaskId, TaskOutcome>> = {};
   const gridHost = evaluationGrid(cfg.evaluation.grid);
   const grid = tf.tensor2d(gridHost, [gridHost.length / 2, 2]);
   try {
-    // 1. score models (stage 1)
-    let t0 = now();
-    const scoreModel = await trainScoreModel(cfg, sde, data, kScore, 'score model', losses, signal);
-    owned.push(scoreModel);
-    timings['score model'] = now() - t0;
-    t0 = now();
-    const kPosts = split(kPost, 2);
-    const classScoreModels: Trained[] = [];
-    for (const c of [0, 1]) {
-      const m = await trainScoreModel(
-        cfg,
-        sde,
-        classes[c]!,
-        kPosts[c]!,
-        `score model (class ${c + 1})`,
-        losses,
-        signal,
-      );
-      owned.push(m);
-      classScoreModels.push(m);
+    // stage 1: the three score models; stage 2: the three classifiers against the frozen
+    // unconditional score model. Within a stage the models are independent.
+    if (jobs > 1) {
+      const t0 = now();
+      await trainInChildren(cfg, trainingStages.flat(), { dir: options.dir!, jobs, signal, log });
+      timings['training (wall)'] = now() - t0;
     }
-    timings['posterior score models'] = now() - t0;
-    const prior = bindScore(scoreModel.model, scoreModel.vars, sde);
-
-    // 2. classifiers against the frozen score model (stage 2)
+    for (const stage of trainingStages) {
+      const t0 = now();
+      for (const id of stage) {
+        if (signal?.aborted) throw new Interrupted(id);
+        const outcome = await trainTask(cfg, setup, id, {
+          dir: options.dir,
+          signal,
+          prior: outcomes.score?.trained,
+        });
+        outcomes[id] = outcome;
+        losses[taskLabel(id)] = { ...outcome.losses };
+        timings[taskLabel(id)] = outcome.seconds;
+        cpuSeconds[taskLabel(id)] = outcome.cpuSeconds;
+      }
+      if (jobs === 1)
+        timings[`stage ${stage[0] === 'score' ? 'score models' : 'classifiers'} (wall)`] =
+          now() - t0;
+    }
+    const prior = bindScore(outcomes.score!.trained.model, outcomes.score!.trained.vars, sde);
+    const classScoreModels = [outcomes['score-class1']!.trained, outcomes['score-class2']!.trained];
     const oracle = oracleConditionalScores(data, classes, sigma);
     const curves: Partial<Record<ClassifierMethod, CurvePoint[]>> = {};
-    const methods: ClassifierMethod[] = ['crossEntropy', 'dlsm', 'total'];
     const classifiers: Partial<Record<ClassifierMethod, Trained>> = {};
-    const kClfs = split(kClf, 3);
-    const clfInit = kClfs[0]!; // the same initialisation and data order for every objective
-    for (const method of methods) {
-      t0 = now();
-      let evaluate: ((model: Model<tf.Tensor2D>, params: Params, step: number) => void) | undefined;
-      if (cfg.learningCurve.every > 0) {
-        const points: CurvePoint[] = [];
-        curves[method] = points;
-        evaluate = (model, params, step) => {
-          const logits = bindLogits(model, { params, buffers: {} }, sde);
-          const errors = scoreErrors(classifierScores(prior, logits, 1), oracle, grid, {
-            sigma,
-            alpha: 1,
-            sde,
-          });
-          points.push({
-            step,
-            dL: errors.dL,
-            crossEntropy: heldOutCrossEntropy(logits, sde, data, kCurve),
-          });
-        };
-      }
-      const trained = await trainClassifier(
-        cfg,
-        sde,
-        data,
-        prior,
-        method,
-        clfInit,
-        losses,
-        evaluate,
-        signal,
-      );
-      owned.push(trained);
-      classifiers[method] = trained;
-      timings[`classifier (${method})`] = now() - t0;
+    for (const method of ['crossEntropy', 'dlsm', 'total'] as const) {
+      const outcome = outcomes[`classifier-${method}`]!;
+      classifiers[method] = outcome.trained;
+      if (outcome.curve) curves[method] = [...outcome.curve];
     }
 
     // 3. evaluation (its metrics read synchronously: on webgpu it continues on wasm)
     const switched = await syncReadPhase([
       grid,
-      ...owned.flatMap((t) => [...Object.values(t.vars.params), ...Object.values(t.vars.buffers)]),
+      ...Object.values(outcomes).flatMap((o) => [
+        ...Object.values(o!.trained.vars.params),
+        ...Object.values(o!.trained.vars.buffers),
+      ]),
     ]);
     if (switched) log(switched);
-    t0 = now();
+    const t0 = now();
     const logitsOf = (m: ClassifierMethod) =>
       bindLogits(classifiers[m]!.model, classifiers[m]!.vars, sde);
     const alpha = cfg.evaluation.alpha;
@@ -497,7 +247,16 @@ export async function runToyMoons(cfg: ToyConfig, options: RunOptions = {}): Pro
         alpha: 1,
       },
     ];
-    const kRefs = split(kEval, 2);
+    // the zero-gradient floor: D_L of a classifier whose likelihood score is 0 everywhere
+    const zero: ConditionalScores = {
+      likelihood: (x) => tf.zerosLike(x),
+      posterior: (x, t, y) => oracle.posterior(x, t, y),
+    };
+    const floorErrors = scoreErrors(zero, oracle, grid, { sigma, alpha: 1, classes: [0, 1], sde });
+    const zeroGradientFloor = [0, 1].map(
+      (c) => floorErrors.perClass.find((e) => e.label === c)!.dL,
+    );
+    const kRefs = split(setup.keys.evaluation, 2);
     const references = classes.map((set, c) => noisyReference(set, sigma, kRefs[c]!));
     const kSamples = split(kRefs[1]!, candidates.length);
     const results: MethodResult[] = [];
@@ -519,14 +278,20 @@ export async function runToyMoons(cfg: ToyConfig, options: RunOptions = {}): Pro
         const samplesHost: Float32Array[] = [];
         const fieldHost: Float32Array[] = [];
         for (const c of [0, 1]) {
-          const samples = await sampleAtSigma(
-            cfg,
-            cand.scores,
-            c,
-            errors.time,
-            split(kSamples[i]!, 2)[c]!,
-            signal,
-          );
+          let samples: tf.Tensor2D;
+          try {
+            samples = await sampleAtSigma(
+              cfg,
+              cand.scores,
+              c,
+              errors.time,
+              split(kSamples[i]!, 2)[c]!,
+              signal,
+            );
+          } catch (e) {
+            if (e instanceof AbortError || signal?.aborted) throw new Interrupted('evaluation');
+            throw e;
+          }
           const pr = prdc(featureSet(references[c]!), featureSet(samples), { k: cfg.evaluation.k });
           samplesHost.push(hostOf(samples));
           samples.dispose();
@@ -552,6 +317,8 @@ export async function runToyMoons(cfg: ToyConfig, options: RunOptions = {}): Pro
     timings['evaluation'] = now() - t0;
     return {
       results,
+      zeroGradientFloor,
+      cpuSeconds,
       learningCurves: curves,
       timings,
       figures: {
@@ -563,7 +330,7 @@ export async function runToyMoons(cfg: ToyConfig, options: RunOptions = {}): Pro
       finalLosses: losses,
     };
   } finally {
-    for (const t of owned) disposeTrained(t);
+    for (const o of Object.values(outcomes)) disposeTrained(o.trained);
     grid.dispose();
   }
 }

@@ -4,8 +4,8 @@ import * as tf from '@tensorflow/tfjs-core';
 import '../gradients.js';
 import { registerSecondOrderGradients } from '../secondOrder.js';
 import { registerWasmConvGradients } from '../wasmKernels.js';
-import type { WebgpuAdapterReport } from './webgpuAdapter.js';
 import { describeAdapter, tryWebgpu } from './webgpu.js';
+import type { WebgpuAdapterReport } from './webgpuAdapter.js';
 
 /** The tfjs backends scorekit knows, best first. */
 export type BackendName = 'tensorflow' | 'webgpu' | 'wasm' | 'cpu';
