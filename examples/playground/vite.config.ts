@@ -5,13 +5,13 @@ import { defaultClientConditions, defineConfig, type Plugin } from 'vite';
 const here = fileURLToPath(new URL('.', import.meta.url));
 
 /**
- * TEMPORARY (remove after the browser-safe package split of issue 13 is merged): today
- * `@scorekit/core`'s index re-exports backend.ts (node:module, node:path), and the datasets,
- * metrics and training indexes re-export file readers (node:fs, node:path, pngjs). The page
- * never calls those functions, but the browser must still load the modules. This plugin
- * resolves every `node:*` built-in and `pngjs` to a stub module that exports the same names
- * as functions throwing "… is not available in the browser". It touches nothing but this
- * playground's build.
+ * The browser-safe packages (core, losses, samplers, models, datasets, metrics) import no Node
+ * built-in (issue 13; checked by scripts/ci/browserBundle.sh). `@scorekit/training`, whose
+ * Adam / EMA / gradient helpers the page uses, is a Node package by design: its index also
+ * re-exports the checkpoint and atomic-file I/O (node:fs, node:path). The page never calls
+ * those, but the browser must still load the modules, so this plugin resolves every `node:*`
+ * built-in (and `pngjs`) to a stub module exporting the same names as functions that throw
+ * "… is not available in the browser". It touches nothing but this playground's build.
  */
 function nodeBuiltinStubs(): Plugin {
   const prefix = '\0playground-node-stub:';

@@ -1,4 +1,5 @@
 import {
+  type ConditionalScoreFn,
   fold,
   type Key,
   key,
@@ -22,7 +23,7 @@ import {
   twoMoons,
 } from '@scorekit/datasets';
 import { classifierObjective, dsm, type LabelledBatch, type Loss } from '@scorekit/losses';
-import { meanScoreDistance } from '@scorekit/metrics';
+import { meanScoreDistance, timeOfStd } from '@scorekit/metrics';
 import {
   type Buffers,
   bindLogits,
@@ -328,18 +329,23 @@ export class Session {
    * Appends D_L = mean over the 35×35 grid of ‖g − oracle likelihood score‖ (α = 1, averaged
    * over both classes; Chao et al. 2022, §5.1) of each classifier at the current step.
    */
+  /** The VE time t with σ(t) = {@link curveSigma}: the scores are functions of t. */
+  private get curveTime(): number {
+    return timeOfStd(this.sde, this.curveSigma);
+  }
+
   private evaluateCurves(): void {
     const n = this.grid.shape[0];
     for (const name of ['crossEntropy', 'total'] as const) {
-      const likelihood = likelihoodOf(this.sde, this.logits(name)!);
+      const likelihood = likelihoodScore(this.logits(name)!); // over t, like meanScoreDistance
       let sum = 0;
       for (const c of [0, 1]) {
-        const oracle: ScoreOverSigma = (x) => {
+        const oracle: ConditionalScoreFn = (x) => {
           if (x.shape[0] !== n)
             throw new Error('evaluateCurves: the oracle is cached on the grid only');
           return tf.clone(this.oracle.likelihood[c]!);
         };
-        sum += meanScoreDistance(likelihood, oracle, this.grid, c, this.curveSigma, {
+        sum += meanScoreDistance(likelihood, oracle, this.grid, c, this.curveTime, {
           batchSize: n,
         });
       }

@@ -55,7 +55,7 @@ describe('setupBackend', () => {
     expect(backendFromEnv({ SCOREKIT_BACKEND: '' })).toBeUndefined();
     expect(backendFromEnv({ SCOREKIT_BACKEND: 'wasm' })).toBe('wasm');
     expect(() => backendFromEnv({ SCOREKIT_BACKEND: 'webgl' })).toThrow(
-      'SCOREKIT_BACKEND: expected one of auto | tensorflow | wasm | cpu, got "webgl"',
+      'SCOREKIT_BACKEND: expected one of auto | tensorflow | webgpu | wasm | cpu, got "webgl"',
     );
     await expect(setupBackend({ env: { SCOREKIT_BACKEND: 'gpu' } })).rejects.toThrow(
       /SCOREKIT_BACKEND: expected one of .*, got "gpu"/,

@@ -53,7 +53,7 @@ describe('webgpu adapters', () => {
     process.env['SCOREKIT_BACKEND'] = 'cuda';
     try {
       await expect(setupBackend()).rejects.toThrow(
-        "SCOREKIT_BACKEND: expected one of auto, tensorflow, webgpu, wasm, cpu, got 'cuda'",
+        'SCOREKIT_BACKEND: expected one of auto | tensorflow | webgpu | wasm | cpu, got "cuda"',
       );
     } finally {
       if (before === undefined) delete process.env['SCOREKIT_BACKEND'];
