@@ -1,13 +1,13 @@
 import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { dirname, join, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { join } from 'node:path';
 import { decodePng } from '@scorekit/datasets/node';
 import { countParams } from '@scorekit/models';
 import { readSafetensors, writeSafetensors } from '@scorekit/training';
 import * as tf from '@tensorflow/tfjs-core';
 import * as E from 'fp-ts/lib/Either.js';
 import { afterAll, describe, expect, it } from 'vitest';
+import { cifarSubset, tinyConfig } from '../examples/cifar/src/fixtures.js';
 import {
   type CifarConfig,
   disposeFrozen,
@@ -19,18 +19,12 @@ import {
   trainScore,
 } from '../examples/cifar/src/index.js';
 
-const repo = resolve(dirname(fileURLToPath(import.meta.url)), '..');
-const shared = process.env['SCOREKIT_SHARED_DATA'] ?? resolve(repo, '../shared/data');
-const data = join(shared, 'cifar10/cifar-10-batches-bin-subset/data_batch_1_first4000.bin');
+const data = cifarSubset;
 const out = mkdtempSync(join(tmpdir(), 'scorekit-cifar-'));
 afterAll(() => rmSync(out, { recursive: true, force: true }));
 
 const dir = (name: string) => join(out, name);
-const config = (argv: string[]): CifarConfig => {
-  const parsed = parseArgs([...argv, '--preset', 'tiny', '--data', data, '--quiet']);
-  if (parsed.kind !== 'run') throw new Error('unexpected help');
-  return parsed.config;
-};
+const config = (argv: string[]): CifarConfig => tinyConfig(argv, data);
 const finite = (v: number) => expect(Number.isFinite(v)).toBe(true);
 
 describe('CIFAR example end to end (tiny preset, real CIFAR-10 images)', () => {

@@ -1,19 +1,16 @@
-import { spawn } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { dirname, join, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { join } from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
 import { afterAll, describe, expect, it } from 'vitest';
+import { cifarSubset, spawnCli } from '../examples/cifar/src/fixtures.js';
 import { parseArgs } from '../examples/cifar/src/index.js';
 
 // SIGINT / SIGTERM stop a CIFAR training command after the current step (issue 14 item 2): a
 // checkpoint of that step is written, the process exits 130 / 143 and its last line says how to
 // resume.
 
-const repo = resolve(dirname(fileURLToPath(import.meta.url)), '..');
-const shared = process.env['SCOREKIT_SHARED_DATA'] ?? resolve(repo, '../shared/data');
-const data = join(shared, 'cifar10/cifar-10-batches-bin-subset/data_batch_1_first4000.bin');
+const data = cifarSubset;
 const out = mkdtempSync(join(tmpdir(), 'scorekit-interrupt-'));
 afterAll(() => rmSync(out, { recursive: true, force: true }));
 
@@ -25,19 +22,7 @@ interface Exit {
 /** Runs the CLI; once training started (config.json written) and 300 ms passed, sends `signal`. */
 function interrupt(argv: string[], dir: string, signal: 'SIGINT' | 'SIGTERM'): Promise<Exit> {
   return new Promise((done) => {
-    const child = spawn(
-      process.execPath,
-      [
-        '--conditions=@scorekit/source',
-        '--import',
-        'tsx',
-        'examples/cifar/src/main.ts',
-        ...argv,
-        '--backend',
-        tf.getBackend(),
-      ],
-      { cwd: repo, stdio: ['ignore', 'ignore', 'pipe'] },
-    );
+    const child = spawnCli(argv, tf.getBackend());
     let stderr = '';
     child.stderr.on('data', (d) => {
       stderr += String(d);

@@ -1,12 +1,11 @@
-import { spawn } from 'node:child_process';
 import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { dirname, join, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { join } from 'node:path';
 import { readSafetensors } from '@scorekit/training';
 import * as tf from '@tensorflow/tfjs-core';
 import * as E from 'fp-ts/lib/Either.js';
 import { afterAll, describe, expect, it } from 'vitest';
+import { cifarSubset, spawnCli } from '../examples/cifar/src/fixtures.js';
 import {
   type CifarConfig,
   parseArgs,
@@ -18,9 +17,7 @@ import {
 // params, EMA, optimizer state and buffers, for both training commands, after a clean stop and
 // after kill -9, with warm-up spanning the resume point and global-norm clipping active.
 
-const repo = resolve(dirname(fileURLToPath(import.meta.url)), '..');
-const shared = process.env['SCOREKIT_SHARED_DATA'] ?? resolve(repo, '../shared/data');
-const data = join(shared, 'cifar10/cifar-10-batches-bin-subset/data_batch_1_first4000.bin');
+const data = cifarSubset;
 const out = mkdtempSync(join(tmpdir(), 'scorekit-resume-'));
 afterAll(() => rmSync(out, { recursive: true, force: true }));
 const dir = (name: string) => join(out, name);
@@ -98,19 +95,7 @@ async function differingTensors(a: string, b: string): Promise<string[]> {
 /** Runs the CLI in a child process and kills it (SIGKILL) once `latest` names step 6. */
 function killAfterStep6(argv: string[], out: string): Promise<void> {
   return new Promise((done, fail) => {
-    const child = spawn(
-      process.execPath,
-      [
-        '--conditions=@scorekit/source',
-        '--import',
-        'tsx',
-        'examples/cifar/src/main.ts',
-        ...argv,
-        '--backend',
-        tf.getBackend(),
-      ],
-      { cwd: repo, stdio: ['ignore', 'ignore', 'pipe'] },
-    );
+    const child = spawnCli(argv, tf.getBackend());
     let stderr = '';
     child.stderr.on('data', (d) => {
       stderr += String(d);

@@ -9,13 +9,13 @@ import {
   writeFileSync,
 } from 'node:fs';
 import { hostname, tmpdir } from 'node:os';
-import { dirname, join, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { join } from 'node:path';
 import { checkOutputDir } from '@scorekit/example-kit';
 import { encodeSafetensors, readSafetensors } from '@scorekit/training';
 import * as tf from '@tensorflow/tfjs-core';
 import * as E from 'fp-ts/lib/Either.js';
 import { afterAll, describe, expect, it } from 'vitest';
+import { cifarSubset, tinyConfig } from '../examples/cifar/src/fixtures.js';
 import {
   type CifarConfig,
   loadFrozen,
@@ -26,18 +26,12 @@ import {
 // The output folder of a CIFAR training run (issue 14 items 3–6, 9): checked before any work,
 // locked against a second run, never silently reused, resumed only with the same config.
 
-const repo = resolve(dirname(fileURLToPath(import.meta.url)), '..');
-const shared = process.env['SCOREKIT_SHARED_DATA'] ?? resolve(repo, '../shared/data');
-const data = join(shared, 'cifar10/cifar-10-batches-bin-subset/data_batch_1_first4000.bin');
+const data = cifarSubset;
 const out = mkdtempSync(join(tmpdir(), 'scorekit-runfolder-'));
 afterAll(() => rmSync(out, { recursive: true, force: true }));
 const dir = (name: string) => join(out, name);
 
-const config = (argv: string[]): CifarConfig => {
-  const parsed = parseArgs([...argv, '--preset', 'tiny', '--data', data, '--quiet']);
-  if (parsed.kind !== 'run') throw new Error('unexpected help');
-  return parsed.config;
-};
+const config = (argv: string[]): CifarConfig => tinyConfig(argv, data);
 const score = (out: string, ...more: string[]) =>
   config(['train-score', '--out', out, '--steps', '2', ...more]);
 const deadPid = (): number =>

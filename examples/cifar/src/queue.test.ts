@@ -1,4 +1,4 @@
-import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
+import { type ChildProcess, execFileSync } from 'node:child_process';
 import {
   cpSync,
   existsSync,
@@ -9,13 +9,13 @@ import {
   writeFileSync,
 } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { dirname, join, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { join } from 'node:path';
 import { fid, gaussianStats } from '@scorekit/metrics';
 import * as tf from '@tensorflow/tfjs-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parseArgs } from './cli.js';
 import type { CifarConfig } from './config.js';
+import { cifarSubset, repoRoot, spawnCli } from './fixtures.js';
 import {
   closeQueue,
   connectQueue,
@@ -29,9 +29,8 @@ import { extractFeatureShard, mergeFeatureShards, momentsGaussian } from './shar
 import { trainClassifier } from './trainClassifier.js';
 import { trainScore } from './trainScore.js';
 
-const repo = resolve(dirname(fileURLToPath(import.meta.url)), '../../..');
-const shared = process.env['SCOREKIT_SHARED_DATA'] ?? resolve(repo, '../shared/data');
-const data = join(shared, 'cifar10/cifar-10-batches-bin-subset/data_batch_1_first4000.bin');
+const repo = repoRoot;
+const data = cifarSubset;
 const redisScript = join(repo, 'scripts/ci/redis.sh');
 
 /**
@@ -86,23 +85,7 @@ interface Spawned {
 }
 const workers: Spawned[] = [];
 function startWorker(url: string): Spawned {
-  const child = spawn(
-    process.execPath,
-    [
-      '--conditions=@scorekit/source',
-      '--import',
-      'tsx',
-      'examples/cifar/src/main.ts',
-      'worker',
-      '--queue',
-      url,
-      '--backend',
-      tf.getBackend(),
-      '--lock-ms',
-      '5000',
-    ],
-    { cwd: repo, stdio: ['ignore', 'ignore', 'pipe'] },
-  );
+  const child = spawnCli(['worker', '--queue', url, '--lock-ms', '5000'], tf.getBackend());
   const w: Spawned = {
     child,
     log: '',
