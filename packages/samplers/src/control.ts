@@ -19,6 +19,15 @@ export interface SamplerOptions {
   readonly onStep?: (step: number, total: number) => void;
   /** Aborting rejects the sampler's promise with an {@link AbortError}; nothing leaks. */
   readonly signal?: AbortSignal;
+  /**
+   * One key per sample (length = `shape[0]`): every random draw of row b (prior, predictor and
+   * corrector noise at every step) comes from `sampleKeys[b]` and the sampler's `key` only
+   * (`rowDrawKey`), so a sample is the same whatever batch it is drawn in — e.g. sample j of
+   * a run keyed `fold(seedKey, j)` on any machine. With per-sample keys the Langevin corrector
+   * uses per-sample norms (`langevinNorms: 'batch'` is rejected). Absent: per-batch keys
+   * (row b from `fold(·, b)`), the reference behaviour.
+   */
+  readonly sampleKeys?: readonly Key[];
 }
 
 /**

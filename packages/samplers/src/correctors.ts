@@ -1,6 +1,6 @@
-import { fold, type Key, normalPerSample, perSample, sumPerSample } from '@scorekit/core';
+import { fold, type Key, perSample, sumPerSample } from '@scorekit/core';
 import * as tf from '@tensorflow/tfjs-core';
-import type { StepContext, StepResult } from './predictors.js';
+import { type StepContext, type StepResult, stepNoise } from './predictors.js';
 
 /**
  * How the Langevin corrector turns gradient and noise norms into a step size:
@@ -53,7 +53,7 @@ export function langevin(
     let mean = x;
     for (let j = 0; j < settings.nStepsEach; j++) {
       const grad = ctx.score(cur, ctx.tVec);
-      const noise = normalPerSample(fold(key, j), x.shape);
+      const noise = stepNoise(ctx, fold(key, j), x.shape);
       const ratio =
         settings.langevinNorms === 'batch'
           ? tf.div(tf.mean(norms(noise)), tf.mean(norms(grad)))
@@ -92,7 +92,7 @@ export function annealedLangevin(
     for (let j = 0; j < settings.nStepsEach; j++) {
       const grad = ctx.score(cur, ctx.tVec);
       mean = tf.add(cur, tf.mul(eps, grad));
-      cur = tf.add(mean, tf.mul(noiseScale, normalPerSample(fold(key, j), x.shape)));
+      cur = tf.add(mean, tf.mul(noiseScale, stepNoise(ctx, fold(key, j), x.shape)));
     }
     return { x: cur === x ? tf.clone(x) : cur, xMean: mean === x ? tf.clone(x) : mean };
   });

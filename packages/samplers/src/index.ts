@@ -12,4 +12,5 @@ export * from './odeSolvers.js';
 export * from './pc.js';
 export * from './predictors.js';
 export * from './probabilityFlow.js';
+export * from './rowKeys.js';
 export * from './schedule.js';

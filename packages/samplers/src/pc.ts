@@ -26,6 +26,7 @@ import {
   predictors,
   type StepContext,
 } from './predictors.js';
+import { checkSampleKeys, priorSampleRows, rowKeyedNormal } from './rowKeys.js';
 import { discreteSchedule, withSteps } from './schedule.js';
 
 /**
@@ -89,7 +90,9 @@ export type PcSamplerConfigInput = Omit<
  * Randomness: the prior comes from `split(key)[0]`, step i uses `fold(split(key)[1], i)`, and all
  * noise is drawn per sample, so sample b does not depend on the batch size — except under the
  * Langevin corrector with `langevinNorms: 'batch'` (the reference rule), whose step size is a
- * batch average.
+ * batch average. With `options.sampleKeys` every draw of row b comes from its own key
+ * (`rowDrawKey(sampleKeys[b], ·)`) and the Langevin norms are per sample, so row b's trajectory
+ * does not depend on the other rows: any grouping of samples into batches gives the same bits.
  *
  * Checks `options.signal` before every step and yields to the event loop after it; an abort
  * rejects with an `AbortError`.
@@ -139,14 +142,27 @@ export async function pcSampler(
   const counted = countCalls(score, 'pcSampler');
   const predictor = customPredictor ?? predictors[cfg.predictor];
   const corrector = customCorrector ?? correctors[cfg.corrector];
-  const settings = { snr: cfg.snr, nStepsEach: cfg.nStepsEach, langevinNorms: cfg.langevinNorms };
-  const times = linspace(sde.T, cfg.eps, N);
   const batch = cfg.shape[0]!;
+  const rows = options.sampleKeys && checkSampleKeys(options.sampleKeys, batch, 'pcSampler');
+  if (rows && json.langevinNorms === 'batch')
+    throw new ScorekitException({
+      _tag: 'ConfigError',
+      message:
+        "pcSampler: langevinNorms must be 'sample' with options.sampleKeys (a batch-average step size couples the samples) (was 'batch')",
+      path: 'langevinNorms',
+    });
+  const settings = {
+    snr: cfg.snr,
+    nStepsEach: cfg.nStepsEach,
+    langevinNorms: rows ? ('sample' as const) : cfg.langevinNorms,
+  };
+  const normal = rows && rowKeyedNormal(rows);
+  const times = linspace(sde.T, cfg.eps, N);
   const [kPrior, kSteps] = split(key) as [Key, Key];
   const { signal, onStep } = options;
 
   throwIfAborted(signal, 'pcSampler', 0, N);
-  let x = stepSde.priorSample(kPrior, cfg.shape);
+  let x = priorSampleRows(stepSde, kPrior, cfg.shape, rows);
   let xMean = x;
   try {
     for (let i = 0; i < N; i++) {
@@ -160,6 +176,7 @@ export async function pcSampler(
           t,
           tVec: fillTime(batch, t),
           probabilityFlow: cfg.probabilityFlow,
+          ...(normal ? { normal } : {}),
         };
         const [kCorrector, kPredictor] = split(fold(kSteps, i)) as [Key, Key];
         const corrected = corrector(ctx, x, kCorrector, settings);

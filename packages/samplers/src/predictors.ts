@@ -7,6 +7,7 @@ import {
   type Sde,
 } from '@scorekit/core';
 import * as tf from '@tensorflow/tfjs-core';
+import type { StepNormal } from './rowKeys.js';
 import type { DiscreteSchedule } from './schedule.js';
 
 /**
@@ -22,6 +23,25 @@ export interface StepContext {
   readonly tVec: tf.Tensor1D;
   /** Predictors follow the probability-flow ODE instead of the reverse SDE (no noise). */
   readonly probabilityFlow: boolean;
+  /**
+   * How the step draws its noise from a key (see {@link stepNoise}); absent means
+   * `normalPerSample`. The sampler sets it to `rowKeyedNormal` when it has per-sample keys.
+   */
+  readonly normal?: StepNormal;
+}
+
+/**
+ * Standard normal noise of `shape` for a step, drawn from `key` the way the sampler asks
+ * (`ctx.normal`, default `normalPerSample`). Built-in steps draw every noise through this, so
+ * per-sample keys (`SamplerOptions.sampleKeys`) reach them; a custom step should too.
+ *
+ * @example
+ * ```ts
+ * const z = stepNoise(ctx, key, x.shape);
+ * ```
+ */
+export function stepNoise(ctx: StepContext, key: Key, shape: readonly number[]): tf.Tensor {
+  return (ctx.normal ?? normalPerSample)(key, shape);
 }
 
 /** The state after a step: the new `x` and its noise-free mean `xMean` (both owned, fresh). */
@@ -51,7 +71,7 @@ export function eulerMaruyama(ctx: StepContext, x: tf.Tensor, key: Key): StepRes
     const dt = -ctx.sde.T / ctx.sde.N;
     const xMean = tf.add(x, tf.mul(rsde.drift(x, ctx.tVec), dt));
     const g = perSample(tf.mul(rsde.diffusion(ctx.tVec), Math.sqrt(-dt)), x.rank);
-    return { x: tf.add(xMean, tf.mul(g, normalPerSample(key, x.shape))), xMean };
+    return { x: tf.add(xMean, tf.mul(g, stepNoise(ctx, key, x.shape))), xMean };
   });
 }
 
@@ -71,7 +91,7 @@ export function reverseDiffusion(ctx: StepContext, x: tf.Tensor, key: Key): Step
     const rsde = reverse(ctx.sde, ctx.score, { probabilityFlow: ctx.probabilityFlow });
     const { f, G } = rsde.discretize(x, ctx.tVec);
     const xMean = tf.sub(x, f);
-    const noise = tf.mul(perSample(G, x.rank), normalPerSample(key, x.shape));
+    const noise = tf.mul(perSample(G, x.rank), stepNoise(ctx, key, x.shape));
     return { x: tf.add(xMean, noise), xMean };
   });
 }
@@ -91,7 +111,7 @@ export function ancestral(ctx: StepContext, x: tf.Tensor, key: Key): StepResult 
   const i = ctx.schedule.index(ctx.t);
   return tf.tidy(() => {
     const s = ctx.score(x, ctx.tVec);
-    const z = normalPerSample(key, x.shape);
+    const z = stepNoise(ctx, key, x.shape);
     switch (ctx.sde.kind) {
       case 've': {
         const sigma2 = ctx.schedule.sigma(i) ** 2;

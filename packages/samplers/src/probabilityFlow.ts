@@ -12,6 +12,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import { type } from 'arktype';
 import { countCalls, type SampleResult, type SamplerOptions, throwIfAborted } from './control.js';
 import { type OdeFunction, type OdeSolution, odeMethodNames, odeSolvers } from './odeSolvers.js';
+import { checkSampleKeys, priorSampleRows } from './rowKeys.js';
 
 const flowFields = {
   method: type.enumerated(...odeMethodNames).default('rk45'),
@@ -166,6 +167,7 @@ export async function decode(
  * `nfe` counts score evaluations (RK45: 6 per step + 2 to start, + 1 for `denoise`).
  * RK45 chooses one step size for the whole batch (its error norm runs over the flattened batch,
  * as in score_sde), so only the fixed-step methods are exactly batch-size invariant.
+ * `options.sampleKeys` draws row b of the prior from its own key (see `priorSampleRows`).
  *
  * @example
  * ```ts
@@ -183,7 +185,9 @@ export async function odeSampler(
   checkEps(cfg.eps, sde, 'odeSampler');
   throwIfAborted(options.signal, 'odeSampler', 0, cfg.N ?? sde.N);
   const counted = countCalls(score, 'odeSampler');
-  const z = sde.priorSample(key, cfg.shape);
+  const rows =
+    options.sampleKeys && checkSampleKeys(options.sampleKeys, cfg.shape[0]!, 'odeSampler');
+  const z = priorSampleRows(sde, key, cfg.shape, rows);
   let y: Float64Array;
   try {
     const sol = await integrate(counted.score, sde, z, cfg, sde.T, cfg.eps, 'odeSampler', options);
