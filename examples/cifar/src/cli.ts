@@ -2,6 +2,7 @@ import { join } from 'node:path';
 import { parseConfig } from '@scorekit/core';
 import { applyOverride, parseValue, setPath } from '@scorekit/example-kit';
 import { type CifarConfig, type Command, cifarConfig, commands, presets } from './config.js';
+import { shardOptionsUsage } from './shardUsage.js';
 
 const common = `Common options:
   --preset paper|cpu-small|tiny   protocol preset (default cpu-small)
@@ -70,6 +71,8 @@ labels int32 [n]) into --out (default <preset out>/samples).
   --n N               samples per class
   --steps N           sampler steps (sde.N)
 
+${shardOptionsUsage}
+
 ${common}`,
   evaluate: `Usage: npm run cifar -- evaluate --samples PATH --extractor SPEC [options]
 
@@ -83,6 +86,8 @@ FD_<name>.
   --extractor SPEC    classifier:<checkpoint>  a scorekit classifier at σ = evaluate.extractorSigma
                       graph:<model.json>       a converted FID Inception graph (pool_3, softmax/logits,
                                                input node Mul, 299×299 in [-1, 1])
+
+${shardOptionsUsage}
 
 ${common}`,
 };

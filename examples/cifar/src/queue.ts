@@ -171,7 +171,7 @@ export async function enqueueRun(
       data: { kind: 'merge', runId, count, shardDir, out } satisfies MergeJobData,
       opts: { jobId: mergeJobId, attempts: 3, backoff: { type: 'fixed', delay: 500 } },
       children: shardJobIds.map((jobId, index) => {
-        const r = shardRange(plan.total, cfg.sample.batch, { index, count });
+        const r = shardRange(plan.total, { index, count });
         const data: ShardJobData = {
           kind: 'shard',
           runId,

@@ -122,14 +122,11 @@ export interface DrawnSamples {
 /**
  * Draws samples [from, to) of a run (Chao et al. 2022 §3 posterior score
  * S = s(x̃, t) + α ∇ log p(y | x̃, t) by the PC sampler of Song et al. 2021 Alg. 1; see
- * {@link sampleImages}). Batches are aligned to the whole run: batch c holds samples
- * [c·B, (c+1)·B) (B = `sample.batch`) and draws its noise from `fold(key(seed + 2), c)`, the
- * sampler giving each sample of the batch its own key (`fold` of its position). So sample j's
- * noise depends only on (seed, B, j) — not on which shard or machine draws it — and the
- * computation of each batch is the same as in a single run: `from` and `to` must be multiples
- * of B (or `to` the run's end). With the Langevin corrector's reference step rule
- * (`langevinNorms: 'batch'`, Song et al. 2021 Alg. 5) the step size is a batch average, so the
- * batch size is part of the run's identity in any case.
+ * {@link sampleImages}). Sample j draws every random number from its own key
+ * `fold(key(seed + 2), j)` (the sampler's `sampleKeys`, with per-sample Langevin norms), so
+ * sample j depends only on (seed, j) and the model — not on the batch size, the batch it
+ * falls in, or which shard or machine draws it. `[from, to)` may be any range; it is drawn in
+ * batches of B = `sample.batch` starting at `from`.
  *
  * @example
  * ```ts
@@ -149,10 +146,6 @@ export async function drawSamples(
     !(Number.isInteger(from) && Number.isInteger(to) && 0 <= from && from <= to && to <= plan.total)
   )
     throw new Error(`sample: index range [${from}, ${to}) is not inside [0, ${plan.total})`);
-  if (from % B !== 0 || (to % B !== 0 && to !== plan.total))
-    throw new Error(
-      `sample: index range [${from}, ${to}) must start and end on batch boundaries (multiples of sample.batch ${B}, or the end ${plan.total})`,
-    );
   const allLabels = sampleLabels(sc);
   const shape: ImageShape = [plan.side, plan.side, 3];
   const [h, w, ch] = shape;
@@ -169,12 +162,11 @@ export async function drawSamples(
     const sde = veSde(cfg.sde);
     const scoreFn = bindScore(score.model, score.vars, sde);
     const logitsFn = bindLogits(clf.model, clf.vars, sde); // inference mode
-    const first = from / B;
+    const seedKey = key(cfg.seed + 2);
     const chunks = Math.ceil((to - from) / B);
     const bar = progressBar('sampling', chunks * cfg.sde.N, 'step', { quiet: cfg.quiet });
     for (let k = 0; k < chunks; k++) {
-      const chunk = first + k; // the batch index in the whole run
-      const start = chunk * B;
+      const start = from + k * B;
       const b = Math.min(B, to - start);
       const y = Array.from(allLabels.subarray(start, start + b));
       // α = 0 is the unconditional sampler: no classifier pass at all
@@ -192,8 +184,9 @@ export async function drawSamples(
           eps: sc.eps,
           denoise: true,
         },
-        fold(key(cfg.seed + 2), chunk),
+        seedKey,
         {
+          sampleKeys: Array.from({ length: b }, (_, r) => fold(seedKey, start + r)),
           onStep: (step) => {
             bar.update(k * cfg.sde.N + step, `batch ${k + 1}/${chunks}`);
             options.onBatchStep?.(k * cfg.sde.N + step, chunks * cfg.sde.N);
@@ -203,8 +196,8 @@ export async function drawSamples(
       );
       nfe += out.nfe;
       const clipped = tf.tidy(() => tf.clipByValue(out.samples, 0, 1));
-      const host = clipped.dataSync() as Float32Array;
-      tf.dispose([clipped, out.samples, out.xMean]);
+      tf.dispose([out.samples, out.xMean]);
+      const host = (await clipped.data().finally(() => clipped.dispose())) as Float32Array;
       pixels.set(host, (start - from) * size);
     }
     bar.finish();

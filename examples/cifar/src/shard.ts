@@ -57,21 +57,21 @@ export function parseRange(spec: string): IndexRange {
 }
 
 /**
- * The samples shard i of n draws: the run's batches (B = `batch` samples each, the last one
- * possibly shorter) dealt out contiguously, shard i taking batches ⌊i·C/n⌋ … ⌊(i+1)·C/n⌋ − 1
- * of C. Shard boundaries fall on batch boundaries, so every batch is computed exactly as in
- * a single run (the same samples, keys and batch composition); shards beyond C are empty.
+ * The samples shard i of n draws: the run's indices dealt out contiguously and evenly, shard i
+ * taking [⌊i·total/n⌋, ⌊(i+1)·total/n⌋). Sample j is keyed by (seed, j) alone (see
+ * `drawSamples`), so a shard may start and end at any index and every sample is the same as in
+ * a single run whatever the batch size; shards beyond `total` are empty.
  *
  * @example
  * ```ts
- * shardRange(20, 6, { index: 1, count: 2 }); // { from: 12, to: 20 } (batches 2 and 3 of 4)
+ * shardRange(20, { index: 1, count: 3 }); // { from: 6, to: 13 }
  * ```
  */
-export function shardRange(total: number, batch: number, shard: ShardSpec): IndexRange {
-  const chunks = Math.ceil(total / batch);
-  const first = Math.floor((shard.index * chunks) / shard.count);
-  const last = Math.floor(((shard.index + 1) * chunks) / shard.count);
-  return { from: Math.min(total, first * batch), to: Math.min(total, last * batch) };
+export function shardRange(total: number, shard: ShardSpec): IndexRange {
+  return {
+    from: Math.floor((shard.index * total) / shard.count),
+    to: Math.floor(((shard.index + 1) * total) / shard.count),
+  };
 }
 
 const canonical = (value: unknown): unknown =>
@@ -87,9 +87,10 @@ const canonical = (value: unknown): unknown =>
 
 /**
  * The sha256 of everything in a `sample` config that changes the samples: seed, SDE, the
- * `sample` section (classes, n, batch, scale, snr, ε) and the image side (canonical JSON,
- * sorted keys). Output folder, checkpoint paths, progress display and backend choice are left
- * out (the checkpoints have their own {@link checkpointDigest}, the backend is recorded per
+ * `sample` section except the batch size (classes, n, scale, snr, ε) and the image side
+ * (canonical JSON, sorted keys). The batch size is left out because sample j is keyed by
+ * (seed, j) and drawn independently of its batch; output folder, checkpoint paths, progress
+ * display and backend choice are left out too (the checkpoints have their own {@link checkpointDigest}, the backend is recorded per
  * shard).
  *
  * @example
@@ -101,7 +102,7 @@ export function runDigest(cfg: CifarConfig): string {
   const identity = {
     seed: cfg.seed,
     sde: cfg.sde,
-    sample: cfg.sample,
+    sample: { ...cfg.sample, batch: undefined },
     imageSize: cfg.data.imageSize,
   };
   return createHash('sha256')
@@ -228,7 +229,7 @@ export async function sampleShard(
   const started = performance.now();
   await checkWritableFolder(dir, '--out');
   const plan: SamplingPlan = await planSampling(cfg);
-  const r = 'count' in range ? shardRange(plan.total, cfg.sample.batch, range) : range;
+  const r = 'count' in range ? shardRange(plan.total, range) : range;
   const ckpt = await checkpointDigest([plan.scoreDir, plan.classifierDir]);
   if (options.expectCheckpointDigest !== undefined && options.expectCheckpointDigest !== ckpt)
     throw new Error(

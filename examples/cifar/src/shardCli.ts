@@ -8,6 +8,7 @@ import { mergeShards } from './merge.js';
 import { closeQueue, connectQueue, formatStatus, runStatus, sampleViaQueue } from './queue.js';
 import { type IndexRange, parseRange, parseShard, type ShardSpec, sampleShard } from './shard.js';
 import { extractFeatureShard, mergeFeatureShards } from './shardFeatures.js';
+import { shardOptionsUsage } from './shardUsage.js';
 import type { RunOptions } from './trainingStage.js';
 import { runWorker } from './worker.js';
 
@@ -16,13 +17,7 @@ export const shardCommands = ['merge', 'worker', 'status'] as const;
 
 /** Usage texts of {@link shardCommands} and of the shard options of `sample` / `evaluate`. */
 export const shardUsages = {
-  options: `Shards and queue (sample, evaluate):
-  --shard i/n          draw only shard i of n (whole batches); writes one shard file into
-                       --shard-dir (default <out>.shards), then run "merge"
-  --range from:to      the same for an index range (batch-aligned)
-  --shard-dir DIR      the shared shard folder
-  --queue URL --shards K   (sample) queue K shard jobs on Redis (BullMQ) for "worker"s, wait
-                       for the merged result in --out (--detach: return at once)`,
+  options: shardOptionsUsage,
   merge: `Usage: npm run cifar -- merge --shard-dir DIR [--out DIR]
        npm run cifar -- merge --features DIR --out DIR
 
