@@ -4,6 +4,7 @@ import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { featureRows, fid, gaussianStats } from '@scorekit/metrics';
 import { readSafetensors } from '@scorekit/training';
+import * as tf from '@tensorflow/tfjs-core';
 import * as E from 'fp-ts/lib/Either.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parseArgs } from './cli.js';
@@ -11,6 +12,7 @@ import type { CifarConfig } from './config.js';
 import { mergeShards } from './merge.js';
 import { drawSamples, planSampling, sampleImages, samplesFileName } from './sample.js';
 import {
+  batchShardRange,
   checkpointDigest,
   parseRange,
   parseShard,
@@ -43,24 +45,22 @@ describe('shard ranges (pure)', () => {
     expect(() => parseRange('12:6')).toThrow(/--range/);
   });
 
-  it('deals whole batches out so that the shards of any count cover every index exactly once', () => {
-    for (const [total, batch] of [
-      [12, 4],
-      [13, 4],
-      [5, 8],
-      [100, 7],
-    ] as const)
+  it('splits the indices evenly so that the shards of any count cover every index exactly once', () => {
+    for (const total of [12, 13, 5, 100])
       for (let n = 1; n <= 6; n++) {
         const seen = new Array<number>(total).fill(0);
         for (let i = 0; i < n; i++) {
-          const r = shardRange(total, batch, { index: i, count: n });
-          expect(r.from % batch).toBe(0);
-          expect(r.to % batch === 0 || r.to === total).toBe(true);
+          const r = shardRange(total, { index: i, count: n });
+          expect(r.to - r.from).toBeGreaterThanOrEqual(Math.floor(total / n));
+          expect(r.to - r.from).toBeLessThanOrEqual(Math.ceil(total / n));
           for (let j = r.from; j < r.to; j++) seen[j]! += 1;
         }
         expect(seen.every((c) => c === 1)).toBe(true);
       }
-    expect(shardRange(20, 6, { index: 1, count: 2 })).toEqual({ from: 12, to: 20 });
+    expect(shardRange(20, { index: 1, count: 3 })).toEqual({ from: 6, to: 13 });
+    // evaluate's feature shards stay batch-aligned
+    expect(batchShardRange(20, 6, { index: 1, count: 2 })).toEqual({ from: 12, to: 20 });
+    expect(batchShardRange(13, 4, { index: 2, count: 3 })).toEqual({ from: 8, to: 13 });
     expect(shardFileName({ from: 12, to: 24 })).toBe('samples-000000012-000000024.safetensors');
   });
 });
@@ -135,18 +135,25 @@ describe('sample shards and merge (tiny models, real CIFAR-10 images)', () => {
     );
   });
 
-  it('a range draws the same bytes as the same samples of a full run (noise keyed per batch index)', async () => {
+  it('any range, in any batch size, draws the same bytes as the same samples of a full run (sample j keyed by (seed, j))', async () => {
     const cfg = sampleArgs(join(out, 'unused'));
     const plan = await planSampling(cfg);
-    const all = await drawSamples(cfg, plan, 0, plan.total);
-    const part = await drawSamples(cfg, plan, 4, 12);
     const size = plan.side * plan.side * 3;
-    expect(
-      Buffer.from(part.pixels.buffer).equals(
-        Buffer.from(all.pixels.subarray(4 * size).buffer.slice(4 * size * 4)),
-      ),
-    ).toBe(true);
-    await expect(drawSamples(cfg, plan, 2, 8)).rejects.toThrow(/batch boundaries/);
+    const before = tf.memory().numTensors;
+    const all = await drawSamples(cfg, plan, 0, plan.total);
+    const bytesOf = (p: Float32Array) => Buffer.from(p.buffer, p.byteOffset, p.byteLength);
+    for (const [from, to, batch] of [
+      [4, 12, 4],
+      [2, 9, 3],
+      [5, 6, 1],
+    ] as const) {
+      const c = sampleArgs(join(out, 'unused'), ['--set', `sample.batch=${batch}`]);
+      const part = await drawSamples(c, plan, from, to);
+      expect(
+        bytesOf(part.pixels).equals(bytesOf(all.pixels.subarray(from * size, to * size))),
+      ).toBe(true);
+    }
+    expect(tf.memory().numTensors).toBe(before);
   });
 
   it('merging 3 shards (and 2 shards) writes the samples.safetensors of a single run, byte for byte', async () => {
@@ -166,6 +173,13 @@ describe('sample shards and merge (tiny models, real CIFAR-10 images)', () => {
           readFileSync(join(out, `merged-${n}`, f)).equals(readFileSync(join(out, 'single', f))),
         ).toBe(true);
     }
+    // another batch size (3, vs the single run's 4) and shards that split batches (12 = 5 + 7)
+    const odd = join(out, 'shards-batch3');
+    const batch3 = (dir: string) => sampleArgs(dir, ['--set', 'sample.batch=3']);
+    await sampleShard(batch3(odd), { from: 0, to: 5 }, odd);
+    await sampleShard(batch3(odd), { from: 5, to: 12 }, odd);
+    const merged = await mergeShards(odd, join(out, 'merged-batch3'));
+    expect(readFileSync(merged.samplesFile).equals(singleBytes)).toBe(true);
   });
 
   it('merge refuses a gap, an overlap, another run, a foreign file; leftovers of killed writers are removed', async () => {
@@ -176,13 +190,13 @@ describe('sample shards and merge (tiny models, real CIFAR-10 images)', () => {
       /samples 4–7 of 0–11 are in no shard/,
     );
     expect(existsSync(join(out, 'm1'))).toBe(false);
-    // an overlap: shard 1 of 2 covers [4, 12), which shards 1/3 and 2/3 also hold
+    // an overlap: shard 1 of 2 covers [6, 12), which shards 1/3 and 2/3 also hold
     await sampleShard(sampleArgs(dir), { index: 1, count: 3 }, dir);
     await sampleShard(sampleArgs(dir), { index: 1, count: 2 }, dir);
     await expect(mergeShards(dir, join(out, 'm1'))).rejects.toThrow(
-      /overlapping shards: index 4 is in both .*samples-000000004-000000008.* and .*samples-000000004-000000012/,
+      /overlapping shards: index 6 is in both .*samples-000000004-000000008.* and .*samples-000000006-000000012/,
     );
-    rmSync(join(dir, shardFileName({ from: 4, to: 12 })));
+    rmSync(join(dir, shardFileName({ from: 6, to: 12 })));
     // a shard of another run (another seed) in the same folder
     const other = join(out, 'other');
     const o = await sampleShard(sampleArgs(other, ['--seed', '7']), { index: 2, count: 3 }, other);
@@ -203,13 +217,12 @@ describe('sample shards and merge (tiny models, real CIFAR-10 images)', () => {
     expect(readdirSync(dir).some((n) => n.includes('.tmp-'))).toBe(false);
   });
 
-  it('digests: the run digest ignores out/paths but not seed or batch; the checkpoint digest sees the weights', async () => {
+  it('digests: the run digest ignores out/paths and batch but not seed or scale; the checkpoint digest sees the weights', async () => {
     const a = sampleArgs(join(out, 'x'));
     expect(runDigest(a)).toBe(runDigest(sampleArgs(join(out, 'y'))));
+    expect(runDigest(a)).toBe(runDigest(sampleArgs(join(out, 'x'), ['--set', 'sample.batch=6'])));
     expect(runDigest(a)).not.toBe(runDigest(sampleArgs(join(out, 'x'), ['--seed', '9'])));
-    expect(runDigest(a)).not.toBe(
-      runDigest(sampleArgs(join(out, 'x'), ['--set', 'sample.batch=6'])),
-    );
+    expect(runDigest(a)).not.toBe(runDigest(sampleArgs(join(out, 'x'), ['--scale', '3'])));
     const plan = await planSampling(a);
     const d = await checkpointDigest([plan.scoreDir, plan.classifierDir]);
     expect(d).toMatch(/^[0-9a-f]{64}$/);

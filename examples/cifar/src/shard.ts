@@ -74,6 +74,23 @@ export function shardRange(total: number, shard: ShardSpec): IndexRange {
   };
 }
 
+/**
+ * Shard i of n dealt in whole batches of `batch` (batch c of C = ⌈total/batch⌉ goes to the
+ * shard with ⌊i·C/n⌋ ≤ c < ⌊(i+1)·C/n⌋), for `evaluate`'s feature shards: every extraction
+ * batch then holds the same images as in a single run.
+ *
+ * @example
+ * ```ts
+ * batchShardRange(20, 6, { index: 1, count: 2 }); // { from: 12, to: 20 } (batches 2 and 3 of 4)
+ * ```
+ */
+export function batchShardRange(total: number, batch: number, shard: ShardSpec): IndexRange {
+  const chunks = Math.ceil(total / batch);
+  const first = Math.floor((shard.index * chunks) / shard.count);
+  const last = Math.floor(((shard.index + 1) * chunks) / shard.count);
+  return { from: Math.min(total, first * batch), to: Math.min(total, last * batch) };
+}
+
 const canonical = (value: unknown): unknown =>
   Array.isArray(value)
     ? value.map(canonical)
@@ -217,7 +234,7 @@ export interface ShardOptions extends RunOptions {
  *
  * @example
  * ```ts
- * await sampleShard(cfg, shardRange(total, cfg.sample.batch, parseShard('0/3')), 'out/shards');
+ * await sampleShard(cfg, shardRange(total, parseShard('0/3')), 'out/shards');
  * ```
  */
 export async function sampleShard(

@@ -30,7 +30,7 @@ import {
   readSamples,
 } from './evaluate.js';
 import { samplesFileName } from './sample.js';
-import { checkWritableFolder, type IndexRange, type ShardSpec, shardRange } from './shard.js';
+import { batchShardRange, checkWritableFolder, type IndexRange, type ShardSpec } from './shard.js';
 import { labelledImages } from './trainClassifier.js';
 import type { RunOptions } from './trainingStage.js';
 
@@ -243,7 +243,7 @@ export async function readFeatureFolder(dir: string): Promise<FeatureShard> {
 
 /**
  * `evaluate --shard i/n`: extracts the features of the generated samples ⌊i·C/n⌋·B … (whole
- * extraction batches of B = `evaluate.batch`, as {@link shardRange} deals them) with the
+ * extraction batches of B = `evaluate.batch`, as {@link batchShardRange} deals them) with the
  * `--extractor`, and writes `<dir>/features-<from>-<to>/` atomically: `features.safetensors`
  * (float32 [m, D] and the labels), `moments.f64` (float64 μ and M2 of the shard) and
  * `meta.json` (range, total, extractor, sha256 of the samples file).
@@ -276,7 +276,7 @@ export async function extractFeatureShard(
     .update(await readFile(samplesFile))
     .digest('hex');
   const total = fake.labels.length;
-  const r = shardRange(total, cfg.evaluate.batch, shard);
+  const r = batchShardRange(total, cfg.evaluate.batch, shard);
   const size = side * side * 3;
   const loaded = await loadExtractor(cfg, spec);
   try {
