@@ -61,6 +61,11 @@ describe('shard ranges (pure)', () => {
     // evaluate's feature shards stay batch-aligned
     expect(batchShardRange(20, 6, { index: 1, count: 2 })).toEqual({ from: 12, to: 20 });
     expect(batchShardRange(13, 4, { index: 2, count: 3 })).toEqual({ from: 8, to: 13 });
+    for (const command of ['sample', 'evaluate']) {
+      const help = parseArgs([command, '--help']);
+      expect(help.kind === 'help' && help.text).toContain('--shard i/n');
+      expect(help.kind === 'help' && help.text).toContain('--queue URL --shards K');
+    }
     expect(shardFileName({ from: 12, to: 24 })).toBe('samples-000000012-000000024.safetensors');
   });
 });
