@@ -1,4 +1,4 @@
-import { fold, type Key, key, ScorekitException, veSde, vpSde } from '@scorekit/core';
+import { fold, type Key, key, ScorekitException, type Sde, veSde, vpSde } from '@scorekit/core';
 import { expectNoLeaksAsync } from '@scorekit/core/testing';
 import * as tf from '@tensorflow/tfjs-core';
 import { describe, expect, it } from 'vitest';
@@ -15,13 +15,13 @@ const C = tf.keep(tf.tensor2d([0.7, -0.4, 0.2, 0.1, -0.5, 0.3], [D, 2]));
 const score = (x: tf.Tensor, t: tf.Tensor1D) =>
   tf.tidy(() => tf.sub(tf.tanh(tf.matMul(x as tf.Tensor2D, W)), tf.mul(x, t.reshape([-1, 1]))));
 const logits = (x: tf.Tensor, t: tf.Tensor1D) =>
-  tf.tidy(() => tf.add(tf.matMul(tf.tanh(x as tf.Tensor2D), C), t.reshape([-1, 1])));
+  tf.tidy(() => tf.add(tf.matMul(tf.tanh(x as tf.Tensor2D), C), t.reshape([-1, 1])) as tf.Tensor2D);
 const labels = [0, 1, 1, 0, 1, 0];
 const seedKey = key(2026);
 const sampleKey = (j: number): Key => fold(seedKey, j);
 
 /** Samples rows [from, to) with their own keys and labels in one batch. */
-async function rowsOf(from: number, to: number, sde = veSde({ sigmaMin: 0.01, sigmaMax: 5 })) {
+async function rowsOf(from: number, to: number, sde: Sde) {
   const guided = classifierGuidance(score, logits, labels.slice(from, to), { scale: 2 });
   const idx = Array.from({ length: to - from }, (_, i) => from + i);
   const out = await pcSampler(
