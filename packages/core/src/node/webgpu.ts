@@ -265,3 +265,4 @@ export {
 export type { GpuErrorRecord } from './webgpuErrors.js';
 export { GpuDeviceError, GpuSyncReadError, GpuTensorTooLargeError } from './webgpuErrors.js';
 export { syncReadPhase } from './webgpuHost.js';
+export { safeReduceSize, setSafeReduceSize } from './webgpuKernels.js';
