@@ -48,7 +48,8 @@ function values(op: Reduction, shape: number[]): Float32Array {
   const out = new Float32Array(n);
   if (op === 'all' || op === 'any') {
     const row = shape[shape.length - 1] as number;
-    if (op === 'all') out[n - 2] = -3; // the last row is false, the others true
+    if (op === 'all')
+      out[n - 2] = -3; // the last row is false, the others true
     else out[row - 3] = 3; // the first row is true, the others false
     return out;
   }
