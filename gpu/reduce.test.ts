@@ -4,7 +4,7 @@
 // elements came out wrong (131,070 instead of 33,554,432) without any error. The guarded
 // backend splits such reductions into two stages; these tests check both the large case and
 // the chunked path itself (forced on small tensors) against the cpu backend.
-import { setSafeReduceSize } from '@scorekit/core/node';
+import { GpuReductionTooLargeError, setSafeReduceSize } from '@scorekit/core/node';
 import * as tf from '@tensorflow/tfjs-core';
 import { afterEach, describe, expect, it } from 'vitest';
 import { adapter, onBackend, unavailable } from './harness.js';
@@ -115,6 +115,16 @@ if (adapter)
         });
         expect(counts()).toEqual(before);
       });
+
+    it('argMax / argMin beyond 2^21 elements per output are refused with a named error', async () => {
+      const n = 2 ** 22; // 16 MiB; tfjs returned index 0 here on llvmpipe
+      const x = tf.tidy(() => tf.cast(tf.equal(tf.range(0, n, 1, 'int32'), n - 5), 'float32'));
+      expect(() => tf.argMax(x)).toThrow(GpuReductionTooLargeError);
+      expect(() => tf.argMin(x)).toThrow(/ArgMin over 4194304 elements per output/);
+      const small = tf.tidy(() => tf.argMax(tf.slice(x, n - 2 ** 20)));
+      expect((await small.data())[0]).toBe(2 ** 20 - 5); // within the limit: computed, right
+      tf.dispose([x, small]);
+    });
 
     it('max and min keep NaN through the chunks', async () => {
       setSafeReduceSize(1000);

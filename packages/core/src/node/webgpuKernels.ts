@@ -1,4 +1,5 @@
 import * as tf from '@tensorflow/tfjs-core';
+import { GpuReductionTooLargeError } from './webgpuErrors.js';
 
 /** The kernel-function arguments tfjs passes (the parts used here). */
 interface KernelArgs {
@@ -34,6 +35,9 @@ const REDUCE_KERNELS: readonly { kernel: string; type: ReduceType; axisAttr: str
  * writes whatever it has — no error reaches WebGPU.
  */
 const SAFE_LOOP_ITERATIONS = 32_768;
+
+/** Threads of tfjs's `ArgMinMaxProgram` workgroup (one workgroup per output). */
+const ARG_THREADS = 64;
 
 /** Loop iterations per thread of the first stage (elements per thread of one chunk). */
 const CHUNK_ITERATIONS = 1024;
@@ -267,6 +271,8 @@ function twoStageReduce(
  *   results), so no shader invocation loops more than a few thousand times; tfjs's single
  *   workgroup per output loops ⌈n / 512⌉ times per thread, beyond what llvmpipe executes
  *   (a 1-D sum of 2^25 ones gave 131,070).
+ * - `ArgMax`, `ArgMin`: refused with a {@link GpuReductionTooLargeError} beyond 64 × 32,768
+ *   elements per output (tfjs's 64 threads per output returned index 0 for 2^23 elements).
  *
  * Idempotent.
  */
@@ -314,6 +320,22 @@ export function registerWebgpuKernels(): void {
     );
     tf.unregisterKernel(kernel, 'webgpu');
     tf.registerKernel({ ...config, kernelFunc: wrapped as unknown as tf.KernelFunc });
+  }
+  for (const kernel of ['ArgMax', 'ArgMin']) {
+    const config = tf.getKernel(kernel, 'webgpu');
+    if (!config) continue;
+    const original = config.kernelFunc as unknown as KernelFunc;
+    const refusing: KernelFunc = (args) => {
+      const x = args.inputs['x'] as tf.TensorInfo;
+      const axes = tf.util.parseAxisParam(args.attrs?.['axis'] as number | number[], x.shape);
+      const reduceSize = x.shape[axes[0] as number] as number;
+      const limit = ARG_THREADS * SAFE_LOOP_ITERATIONS;
+      if (reduceSize > limit)
+        throw new GpuReductionTooLargeError(kernel, x.shape, reduceSize, limit);
+      return original(args);
+    };
+    tf.unregisterKernel(kernel, 'webgpu');
+    tf.registerKernel({ ...config, kernelFunc: refusing as unknown as tf.KernelFunc });
   }
   registered = true;
 }
