@@ -4,7 +4,7 @@
  * (a synchronous read of GPU data is impossible in Node).
  */
 import type { Params } from '@scorekit/core';
-import { tryWebgpu } from '@scorekit/core/node';
+import { setupBackend, tryWebgpu } from '@scorekit/core/node';
 import * as tf from '@tensorflow/tfjs-core';
 
 const skipped: { name: string; reason: string }[] = [];
@@ -16,11 +16,15 @@ export const unavailable = adapter
   : `no WebGPU adapter: ${skipped.map((s) => `${s.name}: ${s.reason}`).join('; ')} ` +
     '(run scripts/ci/gpu.sh to install the software adapter)';
 
-/** Runs `fn` with `backend` current, then restores `webgpu`. */
+/**
+ * Runs `fn` with `backend` current, then restores `webgpu`. wasm is set up on first use
+ * (`setupBackend` registers only the backend it chooses).
+ */
 export async function onBackend<T>(
   backend: 'webgpu' | 'cpu' | 'wasm',
   fn: () => Promise<T>,
 ): Promise<T> {
+  if (backend === 'wasm' && !tf.findBackendFactory('wasm')) await setupBackend({ backend });
   if (!(await tf.setBackend(backend))) throw new Error(`backend ${backend} failed to initialise`);
   try {
     return await fn();

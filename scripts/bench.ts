@@ -1,8 +1,14 @@
 /**
  * scorekit benchmarks (`npm run bench`): ratios measured in one run on this machine.
  *
- * 1. A conv-classifier training step (CE) on the wasm backend vs the pure-JS cpu backend.
- * 2. A DLSM-style double-back-propagation step vs a plain CE step on wasm.
+ * 1. A conv-classifier training step (CE) on the chosen backend (`--backend NAME`, else
+ *    `SCOREKIT_BACKEND`, else wasm) vs a reference measured in the same run: the pure-JS cpu
+ *    backend when the chosen one is wasm, else wasm (`--backend webgpu` compares webgpu with
+ *    wasm; on a software adapter that measures a CPU rasteriser, not a GPU).
+ * 2. A DLSM-style double-back-propagation step vs a plain CE step on the chosen backend.
+ *
+ * Steps end with one asynchronous read of every gradient (`await data()`), so every backend
+ * works, webgpu included (synchronous reads of GPU data are impossible in Node).
  * 3. With `--paper`: the paper's CIFAR models (NCSN++, ResNet-18) per training step, to size
  *    a GPU run (see benchPaper.ts; minutes).
  * 4. With `--vs-torch`: only the side-by-side comparison with PyTorch (see benchTorch.ts;
@@ -11,11 +17,10 @@
  * Numbers are wall-clock medians; quote them as ratios (the machine is shared and noisy).
  */
 import { key, logSoftmax, normal, split } from '@scorekit/core';
-import { describeBackend, setupBackend } from '@scorekit/core/node';
+import { type BackendChoice, describeBackend, setupBackend } from '@scorekit/core/node';
 import * as tf from '@tensorflow/tfjs-core';
 import { benchPaperModels, reportPaperModels } from './benchPaper.js';
 import { benchVsTorch } from './benchTorch.js';
-import { medianMs } from './timing.js';
 
 type Params = tf.Tensor[];
 
@@ -47,11 +52,101 @@ const dlsmPlusCe = (p: Params, x: tf.Tensor, y: tf.Tensor, target: tf.Tensor) =>
   return tf.add(dlsm, ce(p, x, y)) as tf.Scalar;
 };
 
-function trainStep(p: Params, loss: (q: Params) => tf.Scalar): void {
-  tf.tidy(() => {
-    const grads = tf.grads((...q: tf.Tensor[]) => loss(q))(p);
-    for (const g of grads) g.dataSync();
-  });
+/** One training step's gradients, read back with one asynchronous read of all of them. */
+async function trainStep(p: Params, loss: (q: Params) => tf.Scalar): Promise<void> {
+  const grads = tf.tidy(() => tf.grads((...q: tf.Tensor[]) => loss(q))(p));
+  try {
+    await Promise.all(grads.map((g) => g.data()));
+  } finally {
+    tf.dispose(grads);
+  }
+}
+
+/** Wall-clock median of `repeats` awaited calls of `step` after `warmup` untimed ones, in ms. */
+async function medianMsAsync(
+  step: () => Promise<void>,
+  warmup: number,
+  repeats: number,
+): Promise<number> {
+  for (let i = 0; i < warmup; i++) await step();
+  const times: number[] = [];
+  for (let i = 0; i < repeats; i++) {
+    const t0 = performance.now();
+    await step();
+    times.push(performance.now() - t0);
+  }
+  times.sort((a, b) => a - b);
+  return times[Math.floor(repeats / 2)] as number;
+}
+
+const BACKENDS: readonly BackendChoice[] = ['auto', 'tensorflow', 'webgpu', 'wasm', 'cpu'];
+
+/** The backend to benchmark: `--backend NAME` (or `--backend=NAME`), else SCOREKIT_BACKEND, else wasm. */
+function chosenBackend(argv: readonly string[]): BackendChoice {
+  const i = argv.findIndex((a) => a === '--backend' || a.startsWith('--backend='));
+  const raw =
+    i < 0
+      ? process.env.SCOREKIT_BACKEND?.trim() || 'wasm'
+      : argv[i]?.startsWith('--backend=')
+        ? argv[i].slice('--backend='.length)
+        : argv[i + 1];
+  const from = i < 0 ? 'SCOREKIT_BACKEND' : '--backend';
+  const value = (raw ?? '').toLowerCase() as BackendChoice;
+  if (!BACKENDS.includes(value))
+    throw new Error(`bench: ${from}: expected one of ${BACKENDS.join(' | ')}, got '${raw ?? ''}'`);
+  return value;
+}
+
+/** Host copies of the benchmark's inputs (made on cpu), so each backend gets its own tensors. */
+interface HostInputs {
+  readonly tensors: { readonly values: Float32Array; readonly shape: number[] }[];
+}
+
+function hostInputs(batch: number): HostInputs {
+  const made = tf.tidy(() => [
+    normal(key(1), [batch, 32, 32, 3]),
+    tf.oneHot(
+      tf.tensor1d(
+        Array.from({ length: batch }, (_, i) => i % 10),
+        'int32',
+      ),
+      10,
+    ),
+    normal(key(2), [batch, 32, 32, 3]),
+    ...initParams(),
+  ]);
+  const tensors = made.map((t) => ({
+    values: Float32Array.from(t.dataSync() as Float32Array),
+    shape: [...t.shape],
+  }));
+  tf.dispose(made);
+  return { tensors };
+}
+
+/** Median CE and DLSM + CE step times (ms) on the current backend. */
+async function stepTimes(
+  inputs: HostInputs,
+  repeats: { warmup: number; repeats: number },
+  withDlsm: boolean,
+): Promise<{ ce: number; dlsm: number | undefined }> {
+  const [x, y, target, ...p] = inputs.tensors.map((t) => tf.tensor(t.values, t.shape));
+  try {
+    const ce_ = await medianMsAsync(
+      () => trainStep(p, (q) => ce(q, x!, y!)),
+      repeats.warmup,
+      repeats.repeats,
+    );
+    const dlsm = withDlsm
+      ? await medianMsAsync(
+          () => trainStep(p, (q) => dlsmPlusCe(q, x!, y!, target!)),
+          repeats.warmup,
+          repeats.repeats,
+        )
+      : undefined;
+    return { ce: ce_, dlsm };
+  } finally {
+    tf.dispose([x!, y!, target!, ...p]);
+  }
 }
 
 /** A positive integer from the environment variable `name`, or `fallback`; anything else is an error naming it. */
@@ -81,30 +176,37 @@ async function main() {
     return;
   }
   const batch = positiveInt('BENCH_BATCH', 16);
-  const report = await setupBackend({ backend: 'wasm' });
-  console.log(`backend: ${report.name}; batch ${batch} of 32×32×3; conv 3→16→32(s2)→32, SiLU`);
-  const x = normal(key(1), [batch, 32, 32, 3]);
-  const y = tf.oneHot(
-    tf.tensor1d(
-      Array.from({ length: batch }, (_, i) => i % 10),
-      'int32',
-    ),
-    10,
-  );
-  const target = normal(key(2), [batch, 32, 32, 3]);
-  const p = initParams();
-
-  const wasmCe = medianMs(() => trainStep(p, (q) => ce(q, x, y)), 2, 5);
-  const wasmDlsm = medianMs(() => trainStep(p, (q) => dlsmPlusCe(q, x, y, target)), 2, 5);
+  const wanted = chosenBackend(process.argv);
+  // wasm first: the reference (or the chosen backend), and the backend inputs are made from
+  await setupBackend({ backend: 'wasm' });
   await tf.setBackend('cpu');
-  const cpuCe = medianMs(() => trainStep(p, (q) => ce(q, x, y)), 1, 2);
+  const inputs = hostInputs(batch);
+  const report = await setupBackend({ backend: wanted });
+  const chosen = report.name;
   console.log(
-    `CE step      wasm ${wasmCe.toFixed(0)} ms   cpu ${cpuCe.toFixed(0)} ms   cpu/wasm = ${(cpuCe / wasmCe).toFixed(1)}×`,
+    `backend: ${describeBackend(report)}; batch ${batch} of 32×32×3; conv 3→16→32(s2)→32, SiLU`,
+  );
+  if (report.adapter?.software)
+    console.log(
+      'note: a software WebGPU adapter: these webgpu numbers measure a CPU rasteriser, not a GPU',
+    );
+  const mine = await stepTimes(inputs, { warmup: 2, repeats: 5 }, true);
+  const reference = chosen === 'wasm' ? 'cpu' : 'wasm';
+  if (!(await tf.setBackend(reference))) throw new Error(`bench: backend ${reference} failed`);
+  const ref = await stepTimes(
+    inputs,
+    reference === 'cpu' ? { warmup: 1, repeats: 2 } : { warmup: 2, repeats: 5 },
+    reference === 'wasm',
   );
   console.log(
-    `DLSM+CE step wasm ${wasmDlsm.toFixed(0)} ms   DLSM+CE / CE = ${(wasmDlsm / wasmCe).toFixed(2)}×`,
+    `CE step      ${chosen} ${mine.ce.toFixed(0)} ms   ${reference} ${ref.ce.toFixed(0)} ms   ${chosen} speed-up over ${reference} = ${(ref.ce / mine.ce).toFixed(2)}×`,
   );
-  tf.dispose([x, y, target, ...p]);
+  console.log(
+    `DLSM+CE step ${chosen} ${(mine.dlsm as number).toFixed(0)} ms   DLSM+CE / CE = ${((mine.dlsm as number) / mine.ce).toFixed(2)}×` +
+      (ref.dlsm === undefined
+        ? ''
+        : `   ${reference} ${ref.dlsm.toFixed(0)} ms   ${chosen} speed-up over ${reference} = ${(ref.dlsm / (mine.dlsm as number)).toFixed(2)}×`),
+  );
   if (process.argv.includes('--paper')) {
     await tf.setBackend('wasm');
     console.log('paper models (wasm):');

@@ -2,7 +2,7 @@ import { parseConfig, shapeError } from '@scorekit/core';
 import * as tf from '@tensorflow/tfjs-core';
 import { type } from 'arktype';
 import type { FeatureExtractor } from './extractor.js';
-import { type FeatureSet, featureBuffer, featureSet, groupByClass } from './featureSet.js';
+import { type FeatureSet, featureBuffer, featureSetAsync, groupByClass } from './featureSet.js';
 import {
   type InceptionScoreAccumulator,
   type InceptionScoreResult,
@@ -89,26 +89,33 @@ export async function extractStatistics(
     if (config.byClass && !isLab) {
       shapeError('extractStatistics: byClass', 'labelled batches { x, y }', 'bare images');
     }
-    let features: FeatureSet;
-    if (wantLogits) {
-      const out = extractor.featuresAndLogits
+    // One asynchronous read per batch (features, logits and labels together): works on
+    // webgpu, where synchronous reads of GPU data are impossible in Node.
+    const out: { features: tf.Tensor; logits?: tf.Tensor } = wantLogits
+      ? extractor.featuresAndLogits
         ? extractor.featuresAndLogits(images)
-        : { features: extractor.features(images), logits: extractor.logits!(images) };
-      features = featureSet(out.features, name);
-      is!.add(out.logits);
-      tf.dispose([out.features, out.logits]);
-    } else {
-      const f = extractor.features(images);
-      features = featureSet(f, name);
-      f.dispose();
+        : { features: extractor.features(images), logits: extractor.logits!(images) }
+      : { features: extractor.features(images) };
+    let features: FeatureSet;
+    let logits: FeatureSet | undefined;
+    let labelValues: ArrayLike<number> | undefined;
+    try {
+      [features, logits, labelValues] = await Promise.all([
+        featureSetAsync(out.features, name),
+        out.logits ? featureSetAsync(out.logits, name) : undefined,
+        isLab ? batch.y.data() : undefined,
+      ]);
+    } finally {
+      tf.dispose(out.logits ? [out.features, out.logits] : [out.features]);
     }
+    if (logits) is!.add(logits);
     if (features.rows !== (images.shape[0] ?? 0)) {
       shapeError(`extractor '${name}' features`, `${images.shape[0]} rows`, `${features.rows}`);
     }
     all?.add(features);
     kept?.add(features);
     if (isLab) {
-      const y = Array.from(batch.y.dataSync());
+      const y = Array.from(labelValues as ArrayLike<number>);
       if (y.length !== features.rows) {
         shapeError('extractStatistics: labels', `${features.rows}`, `${y.length}`);
       }

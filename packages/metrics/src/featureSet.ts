@@ -44,6 +44,25 @@ export function featureSet(x: tf.Tensor, extractor: string = RAW_FEATURES): Feat
 }
 
 /**
+ * Reads a [N, D] tensor into a host {@link FeatureSet} with an asynchronous read (the tensor
+ * stays the caller's): the form that works on every backend, webgpu included, where a
+ * synchronous read of GPU data is impossible in Node. Same values as {@link featureSet}.
+ *
+ * @example
+ * ```ts
+ * const set = await featureSetAsync(features, 'inceptionV3Pool3');
+ * ```
+ */
+export async function featureSetAsync(
+  x: tf.Tensor,
+  extractor: string = RAW_FEATURES,
+): Promise<FeatureSet> {
+  if (x.rank !== 2) shapeError('featureSet', 'a [N, D] tensor', `shape [${x.shape}]`);
+  const [rows, dim] = x.shape as [number, number];
+  return { extractor, rows, dim, data: Float32Array.from((await x.data()) as Float32Array) };
+}
+
+/**
  * A {@link FeatureSet} from host rows (each an array of D numbers).
  *
  * @example

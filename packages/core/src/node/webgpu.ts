@@ -263,5 +263,11 @@ export {
   type WebgpuLimits,
 } from './webgpuAdapter.js';
 export type { GpuErrorRecord } from './webgpuErrors.js';
-export { GpuDeviceError, GpuSyncReadError, GpuTensorTooLargeError } from './webgpuErrors.js';
+export {
+  GpuDeviceError,
+  GpuReductionTooLargeError,
+  GpuSyncReadError,
+  GpuTensorTooLargeError,
+} from './webgpuErrors.js';
 export { syncReadPhase } from './webgpuHost.js';
+export { safeReduceSize, setSafeReduceSize } from './webgpuKernels.js';

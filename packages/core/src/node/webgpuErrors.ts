@@ -77,3 +77,25 @@ export class GpuSyncReadError extends Error {
     this.shape = shape;
   }
 }
+
+/**
+ * A reduction whose per-output size is beyond what one tfjs WebGPU kernel computes right and
+ * scorekit cannot split (`ArgMax` / `ArgMin`: one workgroup of 64 threads loops ⌈n / 64⌉
+ * times, and Mesa's llvmpipe ends a shader after 65,535 loop iterations, returning index 0).
+ */
+export class GpuReductionTooLargeError extends Error {
+  readonly op: string;
+  readonly reduceSize: number;
+  readonly limit: number;
+  constructor(op: string, shape: readonly number[], reduceSize: number, limit: number) {
+    super(
+      `webgpu: ${op} over ${reduceSize} elements per output (input shape [${shape.join(', ')}]) ` +
+        `exceeds the ${limit} elements one kernel reduces reliably; reduce in parts ` +
+        '(e.g. reshape to [k, n / k], reduce the inner axis, then the outer)',
+    );
+    this.name = 'GpuReductionTooLargeError';
+    this.op = op;
+    this.reduceSize = reduceSize;
+    this.limit = limit;
+  }
+}
