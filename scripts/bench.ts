@@ -21,6 +21,7 @@ import { type BackendChoice, describeBackend, setupBackend } from '@scorekit/cor
 import * as tf from '@tensorflow/tfjs-core';
 import { benchPaperModels, reportPaperModels } from './benchPaper.js';
 import { benchVsTorch } from './benchTorch.js';
+import { medianMsAsync } from './timing.js';
 
 type Params = tf.Tensor[];
 
@@ -60,23 +61,6 @@ async function trainStep(p: Params, loss: (q: Params) => tf.Scalar): Promise<voi
   } finally {
     tf.dispose(grads);
   }
-}
-
-/** Wall-clock median of `repeats` awaited calls of `step` after `warmup` untimed ones, in ms. */
-async function medianMsAsync(
-  step: () => Promise<void>,
-  warmup: number,
-  repeats: number,
-): Promise<number> {
-  for (let i = 0; i < warmup; i++) await step();
-  const times: number[] = [];
-  for (let i = 0; i < repeats; i++) {
-    const t0 = performance.now();
-    await step();
-    times.push(performance.now() - t0);
-  }
-  times.sort((a, b) => a - b);
-  return times[Math.floor(repeats / 2)] as number;
 }
 
 const BACKENDS: readonly BackendChoice[] = ['auto', 'tensorflow', 'webgpu', 'wasm', 'cpu'];

@@ -41,6 +41,7 @@ import '@tensorflow/tfjs';
 import { setWasmPaths } from '@tensorflow/tfjs-backend-wasm';
 import { WebGPUBackend } from '@tensorflow/tfjs-backend-webgpu';
 import * as tf from '@tensorflow/tfjs-core';
+import { medianMsAsync } from './timing.js';
 
 const args = process.argv.slice(2);
 const quick = args.includes('--quick');
@@ -63,22 +64,9 @@ function wasmDir(): string {
   return `${join(dirname(require.resolve('@tensorflow/tfjs-backend-wasm/package.json')), 'dist')}/`;
 }
 
-/** Median wall time of `repeats` awaited calls after `warmup` (shader compilation). */
-async function medianSeconds(
-  step: () => Promise<void>,
-  warmup: number,
-  repeats: number,
-): Promise<number> {
-  for (let i = 0; i < warmup; i++) await step();
-  const times: number[] = [];
-  for (let i = 0; i < repeats; i++) {
-    const t0 = performance.now();
-    await step();
-    times.push((performance.now() - t0) / 1000);
-  }
-  times.sort((a, b) => a - b);
-  return times[Math.floor(repeats / 2)] as number;
-}
+/** Median wall time in seconds of `repeats` awaited calls after `warmup` (shader compilation). */
+const medianSeconds = async (step: () => Promise<void>, warmup: number, repeats: number) =>
+  (await medianMsAsync(step, warmup, repeats)) / 1000;
 
 const round = (x: number, digits = 3) => Number(x.toPrecision(digits));
 

@@ -19,3 +19,23 @@ export function medianMs(step: () => void, warmup: number, repeats: number): num
   times.sort((a, b) => a - b);
   return times[Math.floor(repeats / 2)]!;
 }
+
+/**
+ * {@link medianMs} for steps that end in an async read (`await t.data()`): backends such as
+ * webgpu have no synchronous read in Node, so their steps are timed awaited.
+ */
+export async function medianMsAsync(
+  step: () => Promise<void>,
+  warmup: number,
+  repeats: number,
+): Promise<number> {
+  for (let i = 0; i < warmup; i++) await step();
+  const times: number[] = [];
+  for (let i = 0; i < repeats; i++) {
+    const t0 = performance.now();
+    await step();
+    times.push(performance.now() - t0);
+  }
+  times.sort((a, b) => a - b);
+  return times[Math.floor(repeats / 2)]!;
+}

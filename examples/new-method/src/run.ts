@@ -14,8 +14,7 @@ import {
 } from '@scorekit/core';
 import {
   type PointSet,
-  parzenScore,
-  pointsOfClass,
+  parzenConditionalScores,
   trainingPointBatches,
   twoMoons,
 } from '@scorekit/datasets';
@@ -129,22 +128,6 @@ function classifierScores(prior: ScoreFn, logits: LogitsFn): ConditionalScores {
   return {
     likelihood,
     posterior: (x, t, y) => tf.tidy(() => tf.add(prior(x, t), likelihood(x, t, y))),
-  };
-}
-
-/** The exact scores of the σ-smoothed moons (the oracle of method.md §6). */
-function oracle(data: PointSet): ConditionalScores {
-  const classes = [pointsOfClass(data, 0), pointsOfClass(data, 1)];
-  const at = (y: tf.Tensor1D) => classes[y.dataSync()[0]!]!;
-  return {
-    posterior: (x, _t, y) => parzenScore(at(y), x as tf.Tensor2D, SIGMA),
-    likelihood: (x, _t, y) =>
-      tf.tidy(() =>
-        tf.sub(
-          parzenScore(at(y), x as tf.Tensor2D, SIGMA),
-          parzenScore(data, x as tf.Tensor2D, SIGMA),
-        ),
-      ),
   };
 }
 
@@ -264,7 +247,7 @@ export async function runNewMethod(
     const dLOf = (p: Params) =>
       scoreErrors(
         classifierScores(priorScore, bindLogits(net, { params: p, buffers: {} }, sde)),
-        oracle(data),
+        parzenConditionalScores(data, SIGMA),
         grid,
         {
           sigma: SIGMA,

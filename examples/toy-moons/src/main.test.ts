@@ -157,7 +157,7 @@ describe('parallel training and --resume', () => {
 
     const c = await demo([...small, '--jobs', '2', '--out', killed, '--resume']);
     expect(c.code).toBe(0);
-    expect(c.stderr).toMatch(/taking over the stale lock/);
+    expect(c.stderr).toMatch(/taking over the lock of process \d+/);
     expect(c.stderr).toMatch(/score model: already trained, loading it/);
     expect(c.stderr).toMatch(/classifier \(.*\): finished in \d+ s \(resumed from step [1-9]\d*\)/);
     expect(resultsOf(killed)).toEqual(resultsOf(straight));

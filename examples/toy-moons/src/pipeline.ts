@@ -1,7 +1,7 @@
 import type { ScoreFn } from '@scorekit/core';
 import { type Key, normalArray, split, veSde, veTime } from '@scorekit/core';
 import { syncReadPhase } from '@scorekit/core/node';
-import { evaluationGrid, type PointSet } from '@scorekit/datasets';
+import { evaluationGrid, type PointSet, parzenConditionalScores } from '@scorekit/datasets';
 import { progressBar } from '@scorekit/example-kit';
 import { type ConditionalScores, featureSet, prdc, scoreErrors } from '@scorekit/metrics';
 import { bindLogits, bindScore } from '@scorekit/models';
@@ -10,7 +10,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import type { ToyConfig } from './config.js';
 import { trainInChildren } from './parallel.js';
 import type { ClassScores, MethodResult } from './report.js';
-import { classifierScores, oracleConditionalScores, posteriorScores } from './scores.js';
+import { classifierScores, posteriorScores } from './scores.js';
 import {
   type ClassifierMethod,
   type CurvePoint,
@@ -179,7 +179,7 @@ export async function runToyMoons(cfg: ToyConfig, options: RunOptions = {}): Pro
     }
     const prior = bindScore(outcomes.score!.trained.model, outcomes.score!.trained.vars, sde);
     const classScoreModels = [outcomes['score-class1']!.trained, outcomes['score-class2']!.trained];
-    const oracle = oracleConditionalScores(data, classes, sigma);
+    const oracle = parzenConditionalScores(data, sigma);
     const curves: Partial<Record<ClassifierMethod, CurvePoint[]>> = {};
     const classifiers: Partial<Record<ClassifierMethod, Trained>> = {};
     for (const method of ['crossEntropy', 'dlsm', 'total'] as const) {

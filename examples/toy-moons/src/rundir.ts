@@ -1,7 +1,7 @@
-import { mkdir, mkdtemp, open, readdir, readFile, rm, stat } from 'node:fs/promises';
+import { mkdir, mkdtemp, readdir, readFile, rm, stat } from 'node:fs/promises';
 import { dirname, join, resolve } from 'node:path';
 import { unwrap } from '@scorekit/core';
-import { writeFileAtomic } from '@scorekit/training';
+import { lockDir, lockFile, writeFileAtomic } from '@scorekit/training';
 import type { ToyConfig } from './config.js';
 
 /** The files the demo writes into its results folder (and nothing else may be there). */
@@ -77,15 +77,6 @@ export interface OpenRun {
   release(): Promise<void>;
 }
 
-const alive = (pid: number) => {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (e) {
-    return code(e) === 'EPERM';
-  }
-};
-
 /**
  * Opens the checkpoint folder of a run (`<out>.checkpoints`): takes its exclusive lock (a
  * `lock` file holding the pid; a stale lock of a dead process is taken over with a message);
@@ -98,29 +89,13 @@ export async function openRun(
   options: { resume: boolean; overwrite: boolean; log?: (line: string) => void },
 ): Promise<OpenRun> {
   const dir = checkpointFolderOf(cfg.out);
-  const lock = join(dir, 'lock');
   const runFile = join(dir, 'run.json');
   await mkdir(dir, { recursive: true });
-  for (let attempt = 0; ; attempt++) {
-    try {
-      const handle = await open(lock, 'wx');
-      await handle.writeFile(`${process.pid}\n`);
-      await handle.close();
-      break;
-    } catch (e) {
-      if (code(e) !== 'EEXIST' || attempt > 0) throw new Error(`${lock}: cannot lock (${code(e)})`);
-      const pid = Number((await readFile(lock, 'utf8').catch(() => '')).trim());
-      if (Number.isInteger(pid) && pid > 0 && alive(pid))
-        throw new Error(`${dir} is in use by process ${pid} (another demo with the same --out)`);
-      options.log?.(`${lock}: taking over the stale lock of process ${pid || '?'}`);
-      await rm(lock, { force: true });
-    }
-  }
-  const release = async () => {
-    await rm(lock, { force: true });
-  };
+  // one run per folder: training's lock (a stale lock of a dead process is taken over with a message)
+  const held = await unwrap(lockDir(dir, (message) => options.log?.(message)));
+  const release = async () => held.release();
   try {
-    const entries = (await readdir(dir)).filter((n) => n !== 'lock');
+    const entries = (await readdir(dir)).filter((n) => !n.startsWith(lockFile));
     if (entries.length > 0 && !options.resume) {
       if (!options.overwrite)
         throw new Error(

@@ -7,7 +7,7 @@ import {
   split,
   uniformArray,
 } from '@scorekit/core';
-import { type PointSet, parzenScore } from '@scorekit/datasets';
+import type { PointSet } from '@scorekit/datasets';
 import type { ConditionalScores } from '@scorekit/metrics';
 import * as tf from '@tensorflow/tfjs-core';
 
@@ -31,25 +31,6 @@ export function posteriorScores(prior: ScoreFn, perClass: readonly ScoreFn[]): C
   return {
     posterior: pick,
     likelihood: (x, t, y) => tf.tidy(() => tf.sub(pick(x, t, y), prior(x, t))),
-  };
-}
-
-/** The exact scores of the σ-smoothed empirical densities (method.md §6). */
-export function oracleConditionalScores(
-  data: PointSet,
-  classes: readonly PointSet[],
-  sigma: number,
-): ConditionalScores {
-  const at = (y: tf.Tensor1D) => classes[y.dataSync()[0]!]!;
-  return {
-    posterior: (x, _t, y) => parzenScore(at(y), x as tf.Tensor2D, sigma),
-    likelihood: (x, _t, y) =>
-      tf.tidy(() =>
-        tf.sub(
-          parzenScore(at(y), x as tf.Tensor2D, sigma),
-          parzenScore(data, x as tf.Tensor2D, sigma),
-        ),
-      ),
   };
 }
 

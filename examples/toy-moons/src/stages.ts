@@ -14,6 +14,7 @@ import {
 import {
   evaluationGrid,
   type PointSet,
+  parzenConditionalScores,
   pointsOfClass,
   trainingPointBatches,
   twoMoons,
@@ -44,7 +45,7 @@ import {
 } from '@scorekit/training';
 import * as tf from '@tensorflow/tfjs-core';
 import type { ToyConfig } from './config.js';
-import { classifierScores, heldOutCrossEntropy, oracleConditionalScores } from './scores.js';
+import { classifierScores, heldOutCrossEntropy } from './scores.js';
 
 /** The classifier objectives of the toy experiment (Chao et al. 2022, §5.1). */
 export type ClassifierMethod = 'crossEntropy' | 'dlsm' | 'total';
@@ -363,7 +364,7 @@ export async function trainTask(
       );
       if (cfg.learningCurve.every > 0) {
         const sigma = cfg.evaluation.sigma;
-        const oracle = oracleConditionalScores(setup.data, setup.classes, sigma);
+        const oracle = parzenConditionalScores(setup.data, sigma);
         const gridHost = evaluationGrid(cfg.evaluation.grid);
         const grid = tf.tensor2d(gridHost, [gridHost.length / 2, 2]);
         owned.push(grid);

@@ -3,7 +3,13 @@ import { expectNoLeaks } from '@scorekit/core/testing';
 import * as tf from '@tensorflow/tfjs-core';
 import { describe, expect, it } from 'vitest';
 import { evaluationGrid, twoMoons } from './moons.js';
-import { disposeOracle, oracleScores, parzenLogDensity, parzenScore } from './parzen.js';
+import {
+  disposeOracle,
+  oracleScores,
+  parzenConditionalScores,
+  parzenLogDensity,
+  parzenScore,
+} from './parzen.js';
 import type { PointSet } from './pointSet.js';
 
 /** log Σ_{i∈S} N(q; x_i, σ²I) − log |S| in float64 on the host (the reference). */
@@ -176,6 +182,39 @@ describe('Parzen oracle scores', () => {
       }
       tf.dispose(q);
       disposeOracle(o);
+    });
+  });
+});
+
+describe('parzenConditionalScores', () => {
+  it('are the oracle posterior and likelihood scores as (x, t, y) functions, one class per batch', () => {
+    const set = smallSet(2, 30);
+    const qs = queriesFor(2, 6);
+    expectNoLeaks(() => {
+      const q = tf.tensor2d(qs, [6, 2]);
+      const t = tf.fill([6], 0.5) as tf.Tensor1D;
+      const o = oracleScores(set, q, 1.5);
+      const scores = parzenConditionalScores(set, 1.5);
+      for (let c = 0; c < 3; c++) {
+        const y = tf.fill([6], c, 'int32') as tf.Tensor1D;
+        const post = scores.posterior(q, t, y);
+        const lik = scores.likelihood(q, t, y);
+        const wantPost = rows(o.posterior[c]!, 2).flat();
+        rows(post, 2)
+          .flat()
+          .forEach((v, i) => expect(v).toBeCloseTo(wantPost[i]!, 4));
+        const want = rows(o.likelihood[c]!, 2).flat();
+        rows(lik, 2)
+          .flat()
+          .forEach((v, i) => expect(v).toBeCloseTo(want[i]!, 4));
+        tf.dispose([y, post, lik]);
+      }
+      const mixed = tf.tensor1d([0, 1, 0, 0, 0, 0], 'int32');
+      expect(() => scores.likelihood(q, t, mixed)).toThrow(
+        'parzenConditionalScores: labels: expected one class per batch (0), got 1',
+      );
+      disposeOracle(o);
+      tf.dispose([q, t, mixed]);
     });
   });
 });

@@ -1,6 +1,6 @@
-import { shapeError } from '@scorekit/core';
+import { type ConditionalScoreFn, shapeError } from '@scorekit/core';
 import * as tf from '@tensorflow/tfjs-core';
-import type { PointSet } from './pointSet.js';
+import { type PointSet, pointsOfClass } from './pointSet.js';
 
 /**
  * Data points for a Parzen density (Chao et al. 2022, §6 oracle): row-major float32
@@ -244,4 +244,46 @@ export interface OracleScores {
  */
 export function disposeOracle(o: OracleScores): void {
   tf.dispose([o.prior, ...o.posterior, ...o.likelihood, o.logPosterior]);
+}
+
+/**
+ * The exact conditional scores of the σ-smoothed empirical densities, as the
+ * `ConditionalScoreFn`s (x̃, t, y) that samplers and metrics' `scoreErrors` take (the toy
+ * oracle of method.md §6, Chao et al. 2022 §5.1): `posterior` = ∇ log p_σ(x̃ | y), the Parzen
+ * score of class y's points, and `likelihood` = ∇ log p_σ(y | x̃) = ∇ log p_σ(x̃ | y) −
+ * ∇ log p_σ(x̃) (Bayes). σ is fixed, so t is ignored. Every call must label its whole batch
+ * with one class (as `scoreErrors` and class-conditional sampling do); mixed labels are refused.
+ *
+ * @example
+ * ```ts
+ * const oracle = parzenConditionalScores(twoMoons(), 7.5);
+ * scoreErrors(model, oracle, grid, { sigma: 7.5, sde });
+ * ```
+ */
+export function parzenConditionalScores(
+  set: PointSet,
+  sigma: number,
+): { readonly posterior: ConditionalScoreFn; readonly likelihood: ConditionalScoreFn } {
+  const classes = set.classNames.map((_, c) => pointsOfClass(set, c));
+  const classOf = (y: tf.Tensor1D): PointSet => {
+    const labels = y.dataSync();
+    const c = labels[0]!;
+    for (let i = 1; i < labels.length; i++)
+      if (labels[i] !== c)
+        shapeError('parzenConditionalScores: labels', `one class per batch (${c})`, `${labels[i]}`);
+    const points = classes[c];
+    if (points === undefined)
+      shapeError('parzenConditionalScores: label', `0..${classes.length - 1}`, `${c}`);
+    return points;
+  };
+  return {
+    posterior: (x, _t, y) => parzenScore(classOf(y), x as tf.Tensor2D, sigma),
+    likelihood: (x, _t, y) =>
+      tf.tidy(() =>
+        tf.sub(
+          parzenScore(classOf(y), x as tf.Tensor2D, sigma),
+          parzenScore(set, x as tf.Tensor2D, sigma),
+        ),
+      ),
+  };
 }

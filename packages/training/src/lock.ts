@@ -1,5 +1,5 @@
 import { unlinkSync } from 'node:fs';
-import { link, mkdir, open, readFile, rename, unlink } from 'node:fs/promises';
+import { link, mkdir, open, readFile, unlink } from 'node:fs/promises';
 import { hostname } from 'node:os';
 import { join } from 'node:path';
 import { errorMessage, type ScorekitError } from '@scorekit/core';
@@ -60,6 +60,29 @@ const parseHolder = (text: string): Holder | undefined => {
 };
 
 /**
+ * Creates `file` holding `content` atomically: the content goes to a unique temporary file
+ * that is then hard-linked to `file` (which fails if `file` exists). `true` when created,
+ * `'exists'` when the name was taken, else the error message.
+ */
+async function createWithContent(file: string, content: string): Promise<true | 'exists' | string> {
+  const temp = `${file}.${process.pid}-${Math.random().toString(36).slice(2)}.tmp`;
+  try {
+    const handle = await open(temp, 'wx', 0o644);
+    try {
+      await handle.writeFile(content);
+    } finally {
+      await handle.close();
+    }
+    await link(temp, file);
+    return true;
+  } catch (cause) {
+    return (cause as NodeJS.ErrnoException).code === 'EEXIST' ? 'exists' : errorMessage(cause);
+  } finally {
+    await unlink(temp).catch(() => undefined);
+  }
+}
+
+/**
  * Takes the exclusive lock of output folder `dir` (created if needed) for this process: the file
  * `<dir>/.lock` is created with O_EXCL, so of two runs pointed at one folder exactly one gets it;
  * the other gets an `IoError` naming the holder's pid and start time. A lock left by a process
@@ -87,14 +110,12 @@ export function lockDir(
     }
     const me: Holder = { pid: process.pid, host: hostname(), started: new Date().toISOString() };
     let tookOverFrom: number | undefined;
-    for (let attempt = 0; attempt < 5; attempt++) {
-      try {
-        const handle = await open(file, 'wx', 0o644);
-        try {
-          await handle.writeFile(`${JSON.stringify(me)}\n`);
-        } finally {
-          await handle.close();
-        }
+    const guard = `${file}.takeover`;
+    for (let attempt = 0; attempt < 200; attempt++) {
+      // create the lock with its content in one step (link fails if the name exists), so no
+      // other taker ever reads a half-written lock and mistakes it for a crashed one
+      const created = await createWithContent(file, `${JSON.stringify(me)}\n`);
+      if (created === true) {
         let released = false;
         const release = () => {
           if (released) return;
@@ -108,10 +129,9 @@ export function lockDir(
         };
         process.on('exit', release);
         return E.right({ file, tookOverFrom, release });
-      } catch (cause) {
-        if ((cause as NodeJS.ErrnoException).code !== 'EEXIST')
-          return E.left(ioError(`${file}: cannot create the lock: ${errorMessage(cause)}`));
       }
+      if (created !== 'exists')
+        return E.left(ioError(`${file}: cannot create the lock: ${created}`));
       let text: string;
       try {
         text = await readFile(file, 'utf8');
@@ -127,22 +147,26 @@ export function lockDir(
             `${dir}: in use by another run (pid ${holder.pid} on ${holder.host}, since ${holder.started}); wait for it to finish, stop it, or choose another --out`,
           ),
         );
-      // stale: move it aside atomically (only one taker wins the rename), then retry the create
-      const aside = `${file}.stale-${process.pid}`;
-      try {
-        await rename(file, aside);
-      } catch {
-        continue; // someone else took it over first
-      }
-      // between our read and rename another taker may have replaced the stale lock by its live
-      // one: then put that back (link fails if the name is taken again) and retry
-      const moved = await readFile(aside, 'utf8').catch(() => '');
-      if (moved !== text) {
-        await link(aside, file).catch(() => undefined);
-        await unlink(aside).catch(() => undefined);
+      // stale: only the holder of the take-over guard may remove it, and only while it is still
+      // the same stale file; everyone then races on the create above, which exactly one wins
+      const guarded = await createWithContent(guard, `${JSON.stringify(me)}\n`);
+      if (guarded !== true) {
+        if (guarded !== 'exists')
+          return E.left(ioError(`${guard}: cannot create the take-over guard: ${guarded}`));
+        const other = parseHolder(await readFile(guard, 'utf8').catch(() => ''));
+        // a guard left by a taker that died mid-take-over (its pid is gone) is removed
+        if (other && other.host === me.host && !alive(other.pid))
+          await unlink(guard).catch(() => undefined);
+        await new Promise((r) => setTimeout(r, 2 + Math.random() * 8));
         continue;
       }
-      await unlink(aside).catch(() => undefined);
+      try {
+        const now = await readFile(file, 'utf8').catch(() => undefined);
+        if (now !== text) continue; // changed hands meanwhile: look again
+        await unlink(file).catch(() => undefined);
+      } finally {
+        await unlink(guard).catch(() => undefined);
+      }
       tookOverFrom = holder?.pid ?? -1;
       onTakeOver(
         holder
