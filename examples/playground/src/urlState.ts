@@ -1,3 +1,5 @@
+import type { SessionConfig } from './session.js';
+
 /** The tfjs backends the page can run on, best first. */
 export const backendOrder = ['webgpu', 'webgl', 'wasm', 'cpu'] as const;
 
@@ -5,17 +7,7 @@ export const backendOrder = ['webgpu', 'webgl', 'wasm', 'cpu'] as const;
 export type PageBackend = (typeof backendOrder)[number];
 
 /** Everything a shared link restores: the training settings and the view. */
-export interface PageState {
-  readonly seed: number;
-  readonly perClass: number;
-  readonly scoreSteps: number;
-  readonly classifierSteps: number;
-  readonly lambda: number;
-  readonly every: number;
-  /** Batch size of every model. */
-  readonly batch: number;
-  /** Langevin steps of the guided samples. */
-  readonly samplerSteps: number;
+export interface PageState extends SessionConfig {
   /** The noise level of the fields, D_L and the samples (7.5 in the paper). */
   readonly sigma: number;
   /** Guidance scale α of the drawn fields and samples (1 = Bayes' rule). */
