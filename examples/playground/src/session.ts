@@ -33,7 +33,7 @@ import {
   toyClassifier,
   toyScoreModel,
 } from '@scorekit/models';
-import { pcSampler } from '@scorekit/samplers';
+import { classifierGuidance, pcSampler } from '@scorekit/samplers';
 import {
   adam,
   disposeEma,
@@ -113,35 +113,6 @@ function disposeTrainee(t: Trainee): void {
   disposeParams(t.params);
   for (const slot of Object.values(t.state.slots)) disposeParams(slot);
 }
-
-/** σ [B] → the VE time t [B], t = ln(σ/σ_min)/ln(σ_max/σ_min). */
-const timeOfSigma = (sde: VeSde, sigma: tf.Tensor1D): tf.Tensor1D =>
-  tf.tidy(() =>
-    tf.div(
-      tf.log(tf.div(sigma, sde.config.sigmaMin)),
-      Math.log(sde.config.sigmaMax / sde.config.sigmaMin),
-    ),
-  ) as tf.Tensor1D;
-
-/** A conditional score over σ: (x̃, y, σ) → [B, 2]. */
-type ScoreOverSigma = (x: tf.Tensor, y: tf.Tensor1D, sigma: tf.Tensor1D) => tf.Tensor;
-
-/** g = ∇ log p(y|x̃, σ) of a classifier, the likelihood score (Chao et al. 2022, eq. 4). */
-const likelihoodOf =
-  (sde: VeSde, logits: LogitsFn): ScoreOverSigma =>
-  (x, y, sigma) =>
-    tf.tidy(() => likelihoodScore(logits)(x, timeOfSigma(sde, sigma), y));
-
-/** S_P = s + α g, the posterior score of a classifier-guided model (Chao et al. 2022, eq. 4). */
-const posteriorOf =
-  (sde: VeSde, prior: ScoreFn, logits: LogitsFn, alpha: number): ScoreOverSigma =>
-  (x, y, sigma) =>
-    tf.tidy(() =>
-      tf.add(
-        prior(x, timeOfSigma(sde, sigma)),
-        tf.mul(alpha, likelihoodOf(sde, logits)(x, y, sigma)),
-      ),
-    );
 
 /** Host copies of what the page draws, at one σ, α and class. */
 export interface Fields {
@@ -366,12 +337,13 @@ export class Session {
       for (let i = 0; i < n; i++) rows.push(gridHost[2 * i]!, gy[2 * j * ny + 1]!);
     const grid = Float32Array.from(rows);
     const count = grid.length / 2;
-    const at = (f: (x: tf.Tensor2D, y: tf.Tensor1D, s: tf.Tensor1D) => tf.Tensor) =>
+    const time = timeOfStd(this.sde, sigma); // the scores are functions of t
+    const at = (f: (x: tf.Tensor2D, t: tf.Tensor1D, y: tf.Tensor1D) => tf.Tensor) =>
       tf.tidy(() => {
         const x = tf.tensor2d(grid, [count, 2]);
         const y = tf.fill([count], label, 'int32') as tf.Tensor1D;
-        const s = tf.fill([count], sigma) as tf.Tensor1D;
-        return f(x, y, s);
+        const t = tf.fill([count], time) as tf.Tensor1D;
+        return f(x, t, y);
       });
     const host = (t: tf.Tensor) => {
       const out = Float32Array.from(t.dataSync());
@@ -389,7 +361,7 @@ export class Session {
     const field = (name: ClassifierName) => {
       const logits = this.logits(name);
       if (!logits) return null;
-      return host(at((x, y, s) => tf.mul(alpha, likelihoodOf(this.sde, logits)(x, y, s))));
+      return host(at((x, t, y) => tf.mul(alpha, likelihoodScore(logits)(x, t, y))));
     };
     return {
       sigma,
@@ -424,12 +396,13 @@ export class Session {
       sigmaMax: sigma * (1 + 1e-6),
       N: this.config.samplerSteps,
     });
-    const posterior = posteriorOf(this.sde, this.prior(), logits, alpha);
     const y = tf.fill([n], label, 'int32') as tf.Tensor1D;
-    const s = tf.fill([n], sigma) as tf.Tensor1D;
+    const posterior = classifierGuidance(this.prior(), logits, y, { scale: alpha });
+    // every step uses the posterior score at σ: the training SDE's t of σ, not the sampler's t
+    const t = tf.fill([n], timeOfStd(this.sde, sigma)) as tf.Tensor1D;
     try {
       const out = await pcSampler(
-        (x) => posterior(x, y, s),
+        (x) => posterior(x, t),
         levelSde,
         {
           shape: [n, 2],
@@ -447,7 +420,7 @@ export class Session {
       out.samples.dispose();
       return host;
     } finally {
-      tf.dispose([y, s]);
+      tf.dispose([y, t]);
     }
   }
 
