@@ -46,7 +46,7 @@ try {
   execFileSync(
     cxx,
     [
-      '-O2',
+      '-O3',
       '-std=c++17',
       '-shared',
       '-fPIC',

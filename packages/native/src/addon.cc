@@ -1,4 +1,5 @@
-// @scorekit/native: oneDNN convolution and matmul kernels working in place on the memory of
+// @scorekit/native: oneDNN convolution and matmul kernels, and plain C++ broadcasting
+// binary ops and axis reductions, working in place on the memory of
 // tfjs-backend-wasm (an ArrayBuffer, the wasm heap) for scorekit's wasm backend.
 //
 // Every entry takes the heap ArrayBuffer and byte offsets of float32 tensors inside it, plus
@@ -7,6 +8,7 @@
 #include <node_api.h>
 #include <omp.h>
 
+#include <cmath>
 #include <cstdint>
 #include <cstring>
 #include <memory>
@@ -281,6 +283,194 @@ napi_value matMul(napi_env env, napi_callback_info info) {
   });
 }
 
+// ---- elementwise binary ops with broadcasting -----------------------------------------
+
+// The four arithmetic ops tfjs routes through its broadcasting binary kernels. Each is one
+// IEEE float32 operation per element, so the results are bit-identical to tfjs-wasm's.
+enum BinaryOp { kAdd = 0, kSub = 1, kMul = 2, kDiv = 3 };
+
+template <int OP>
+inline float applyOp(float a, float b) {
+  if constexpr (OP == kAdd) return a + b;
+  if constexpr (OP == kSub) return a - b;
+  if constexpr (OP == kMul) return a * b;
+  return a / b;
+}
+
+// c (contiguous, dims d[0..3]) = a op b, where a and b are read with element strides
+// sa/sb (0 on a broadcast dimension). The innermost loop has one of four stride patterns.
+template <int OP>
+void binaryLoop(const float *__restrict a, const float *__restrict b, float *__restrict c,
+                const int64_t *d, const int64_t *sa, const int64_t *sb) {
+  const int64_t n = d[3];
+  for (int64_t i0 = 0; i0 < d[0]; i0++)
+    for (int64_t i1 = 0; i1 < d[1]; i1++)
+      for (int64_t i2 = 0; i2 < d[2]; i2++) {
+        const float *pa = a + i0 * sa[0] + i1 * sa[1] + i2 * sa[2];
+        const float *pb = b + i0 * sb[0] + i1 * sb[1] + i2 * sb[2];
+        if (sa[3] == 1 && sb[3] == 1) {
+          for (int64_t j = 0; j < n; j++) c[j] = applyOp<OP>(pa[j], pb[j]);
+        } else if (sa[3] == 1) {
+          const float vb = *pb;
+          for (int64_t j = 0; j < n; j++) c[j] = applyOp<OP>(pa[j], vb);
+        } else if (sb[3] == 1) {
+          const float va = *pa;
+          for (int64_t j = 0; j < n; j++) c[j] = applyOp<OP>(va, pb[j]);
+        } else {
+          const float v = applyOp<OP>(*pa, *pb);
+          for (int64_t j = 0; j < n; j++) c[j] = v;
+        }
+        c += n;
+      }
+}
+
+// binary(heap, op, a, b, c, d0..d3, sa0..sa3, sb0..sb3): the JS side collapses the broadcast
+// to at most four dimensions and computes the strides.
+napi_value binary(napi_env env, napi_callback_info info) {
+  return guarded(env, [&]() -> napi_value {
+    auto a = args(env, info, 17);
+    size_t len = 0;
+    char *base = heapBase(env, a[0], &len);
+    int64_t op = intArg(env, a[1]);
+    int64_t d[4], sa[4], sb[4];
+    for (int i = 0; i < 4; i++) {
+      d[i] = intArg(env, a[5 + i]);
+      sa[i] = intArg(env, a[9 + i]);
+      sb[i] = intArg(env, a[13 + i]);
+      if (d[i] < 1 || sa[i] < 0 || sb[i] < 0) throw JsError{"binary: bad dimensions"};
+    }
+    // the last element each operand reads, +1: its extent in the heap
+    int64_t ea = 1, eb = 1;
+    for (int i = 0; i < 4; i++) {
+      ea += (d[i] - 1) * sa[i];
+      eb += (d[i] - 1) * sb[i];
+    }
+    const float *pa = at(base, len, intArg(env, a[2]), ea);
+    const float *pb = at(base, len, intArg(env, a[3]), eb);
+    float *pc = at(base, len, intArg(env, a[4]), d[0] * d[1] * d[2] * d[3]);
+    switch (op) {
+      case kAdd: binaryLoop<kAdd>(pa, pb, pc, d, sa, sb); break;
+      case kSub: binaryLoop<kSub>(pa, pb, pc, d, sa, sb); break;
+      case kMul: binaryLoop<kMul>(pa, pb, pc, d, sa, sb); break;
+      case kDiv: binaryLoop<kDiv>(pa, pb, pc, d, sa, sb); break;
+      default: throw JsError{"binary: unknown op " + std::to_string(op)};
+    }
+    return nullptr;
+  });
+}
+
+// ---- reductions over any axes --------------------------------------------------------
+
+// reduce(heap, x, out, d0..d3, k0..k3, mean): x (contiguous, dims d[0..3]), out = Σ of x over
+// the dimensions with k[i] = 0, kept where k[i] = 1 (÷ the count for the mean). x is read once
+// in memory order, so each output adds its inputs in float, ordered by their index over the
+// reduced axes — tfjs-wasm's order after it moves the reduced axes last — and the results are
+// bit-identical to its Sum / Mean, without that transpose.
+napi_value reduce(napi_env env, napi_callback_info info) {
+  return guarded(env, [&]() -> napi_value {
+    auto a = args(env, info, 12);
+    size_t len = 0;
+    char *base = heapBase(env, a[0], &len);
+    int64_t d[4], keep[4];
+    for (int i = 0; i < 4; i++) {
+      d[i] = intArg(env, a[3 + i]);
+      keep[i] = intArg(env, a[7 + i]);
+      if (d[i] < 1) throw JsError{"reduce: bad dimensions"};
+    }
+    bool mean = intArg(env, a[11]) != 0;
+    // out is contiguous over the kept dimensions; so[i] = 0 on a reduced one
+    int64_t so[4], outSize = 1, count = 1;
+    for (int i = 3; i >= 0; i--) {
+      so[i] = keep[i] ? outSize : 0;
+      if (keep[i]) outSize *= d[i];
+      else count *= d[i];
+    }
+    const float *__restrict x = at(base, len, intArg(env, a[1]), d[0] * d[1] * d[2] * d[3]);
+    float *__restrict out = at(base, len, intArg(env, a[2]), outSize);
+    for (int64_t i = 0; i < outSize; i++) out[i] = 0;
+    const int64_t n = d[3];
+    for (int64_t i0 = 0; i0 < d[0]; i0++)
+      for (int64_t i1 = 0; i1 < d[1]; i1++)
+        for (int64_t i2 = 0; i2 < d[2]; i2++) {
+          float *po = out + i0 * so[0] + i1 * so[1] + i2 * so[2];
+          if (keep[3]) {
+            for (int64_t j = 0; j < n; j++) po[j] += x[j];
+          } else {
+            float acc = po[0];
+            for (int64_t j = 0; j < n; j++) acc += x[j];
+            po[0] = acc;
+          }
+          x += n;
+        }
+    if (mean) {
+      const float c = static_cast<float>(count);
+      for (int64_t i = 0; i < outSize; i++) out[i] = out[i] / c;
+    }
+    return nullptr;
+  });
+}
+
+// ---- fused optimiser updates -----------------------------------------------------------
+
+// adamUpdate(heap, p, g, m, v, pOut, mOut, vOut, len, beta1, 1−beta1, beta2, 1−beta2,
+// √(1−β2ᵗ), eps, stepSize, weightDecay, coef, clipped): one Adam step (torch.optim.Adam) of
+// one tensor. Every operation is a float32 one in the order of scorekit's per-tensor ops
+// (training/src/adam.ts), so the results are bit-identical to them.
+napi_value adamUpdate(napi_env env, napi_callback_info info) {
+  return guarded(env, [&]() -> napi_value {
+    auto a = args(env, info, 19);
+    size_t len = 0;
+    char *base = heapBase(env, a[0], &len);
+    const int64_t n = intArg(env, a[8]);
+    float c[10];
+    for (int i = 0; i < 10; i++) {
+      double d = 0;
+      if (napi_get_value_double(env, a[9 + i], &d) != napi_ok) throw JsError{"expected a number"};
+      c[i] = static_cast<float>(d);
+    }
+    const float b1 = c[0], c1 = c[1], b2 = c[2], c2 = c[3], bc2 = c[4], eps = c[5], lr = c[6],
+                wd = c[7], coef = c[8];
+    const bool clipped = c[9] != 0;
+    const float *__restrict p = at(base, len, intArg(env, a[1]), n);
+    const float *__restrict g = at(base, len, intArg(env, a[2]), n);
+    const float *__restrict m = at(base, len, intArg(env, a[3]), n);
+    const float *__restrict v = at(base, len, intArg(env, a[4]), n);
+    float *__restrict pT = at(base, len, intArg(env, a[5]), n);
+    float *__restrict mT = at(base, len, intArg(env, a[6]), n);
+    float *__restrict vT = at(base, len, intArg(env, a[7]), n);
+    for (int64_t j = 0; j < n; j++) {
+      float gj = g[j];
+      if (clipped) gj = gj * coef;
+      if (wd != 0) gj = gj + p[j] * wd;
+      const float mj = m[j] * b1 + gj * c1;
+      const float vj = v[j] * b2 + (gj * gj) * c2;
+      const float denom = std::sqrt(vj) / bc2 + eps;
+      pT[j] = p[j] - (mj / denom) * lr;
+      mT[j] = mj;
+      vT[j] = vj;
+    }
+    return nullptr;
+  });
+}
+
+// emaUpdate(heap, s, p, out, len, 1 − decay): out = s − (1 − decay)·(s − p), in float32.
+napi_value emaUpdate(napi_env env, napi_callback_info info) {
+  return guarded(env, [&]() -> napi_value {
+    auto a = args(env, info, 6);
+    size_t len = 0;
+    char *base = heapBase(env, a[0], &len);
+    const int64_t n = intArg(env, a[4]);
+    double d = 0;
+    if (napi_get_value_double(env, a[5], &d) != napi_ok) throw JsError{"expected a number"};
+    const float c = static_cast<float>(d);
+    const float *__restrict s = at(base, len, intArg(env, a[1]), n);
+    const float *__restrict p = at(base, len, intArg(env, a[2]), n);
+    float *__restrict out = at(base, len, intArg(env, a[3]), n);
+    for (int64_t j = 0; j < n; j++) out[j] = s[j] - (s[j] - p[j]) * c;
+    return nullptr;
+  });
+}
+
 // ---- misc ------------------------------------------------------------------------------
 
 napi_value setThreads(napi_env env, napi_callback_info info) {
@@ -316,6 +506,10 @@ napi_value init(napi_env env, napi_value exports) {
       {"conv2dBackwardFilter", nullptr, conv2dBackwardFilter, nullptr, nullptr, nullptr,
        napi_default, nullptr},
       {"matMul", nullptr, matMul, nullptr, nullptr, nullptr, napi_default, nullptr},
+      {"binary", nullptr, binary, nullptr, nullptr, nullptr, napi_default, nullptr},
+      {"reduce", nullptr, reduce, nullptr, nullptr, nullptr, napi_default, nullptr},
+      {"adamUpdate", nullptr, adamUpdate, nullptr, nullptr, nullptr, napi_default, nullptr},
+      {"emaUpdate", nullptr, emaUpdate, nullptr, nullptr, nullptr, napi_default, nullptr},
       {"setThreads", nullptr, setThreads, nullptr, nullptr, nullptr, napi_default, nullptr},
       {"getThreads", nullptr, getThreads, nullptr, nullptr, nullptr, napi_default, nullptr},
       {"version", nullptr, version, nullptr, nullptr, nullptr, napi_default, nullptr},

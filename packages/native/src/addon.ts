@@ -40,12 +40,68 @@ export interface NativeAddon {
     transposeA: number,
     transposeB: number,
   ): void;
+  /**
+   * c = a op b (op 0 add, 1 sub, 2 mul, 3 div) over a broadcast collapsed to four dimensions
+   * `d0..d3` (c contiguous), reading a and b with element strides `sa*`/`sb*` (0 where
+   * broadcast).
+   */
+  binary(
+    heap: ArrayBuffer,
+    op: number,
+    a: number,
+    b: number,
+    c: number,
+    ...plan: BroadcastPlan
+  ): void;
+  /**
+   * out = Σ of x (contiguous, dims d0..d3) over the dimensions whose keep flag k* is 0, kept
+   * where it is 1; divided by the count when `mean` is 1.
+   */
+  reduce(heap: ArrayBuffer, x: number, out: number, ...plan: [...ReductionPlan, number]): void;
+  /**
+   * One Adam step of one float32 tensor of `len` elements into fresh pOut/mOut/vOut, with the
+   * scalars β1, 1−β1, β2, 1−β2, √(1−β2ᵗ), eps, stepSize, weightDecay, the clip coefficient
+   * and 1/0 for whether to apply it (see addon.cc).
+   */
+  adamUpdate(
+    heap: ArrayBuffer,
+    p: number,
+    g: number,
+    m: number,
+    v: number,
+    pOut: number,
+    mOut: number,
+    vOut: number,
+    len: number,
+    ...scalars: [number, number, number, number, number, number, number, number, number, number]
+  ): void;
+  /** out = s − c·(s − p) over `len` float32 elements (one EMA step with c = 1 − decay). */
+  emaUpdate(heap: ArrayBuffer, s: number, p: number, out: number, len: number, c: number): void;
   /** Sets oneDNN's (OpenMP) thread count. */
   setThreads(n: number): void;
   getThreads(): number;
   /** oneDNN's version, e.g. "2.6.3". */
   version(): string;
 }
+
+/** d0..d3, then a's strides sa0..sa3, then b's strides sb0..sb3 (elements; 0 = broadcast). */
+export type BroadcastPlan = [
+  number,
+  number,
+  number,
+  number,
+  number,
+  number,
+  number,
+  number,
+  number,
+  number,
+  number,
+  number,
+];
+
+/** d0..d3, then keep flags k0..k3 (1 = kept, 0 = reduced). */
+export type ReductionPlan = [number, number, number, number, number, number, number, number];
 
 /**
  * n, h, w, ci, ho, wo, co, kh, kw, strideH, strideW, dilationH, dilationW, padTop, padLeft,
