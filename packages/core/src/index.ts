@@ -8,6 +8,7 @@ import './secondOrder.js'; // registers second-order-safe gradients before anyth
  */
 export * from './config.js';
 export * from './errors.js';
+export * from './kernelTraits.js';
 export * from './labels.js';
 export * from './likelihoodScore.js';
 export * from './noise.js';

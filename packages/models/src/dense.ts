@@ -1,3 +1,4 @@
+import { matMulTransposesAreFree } from '@scorekit/core';
 import * as tf from '@tensorflow/tfjs-core';
 import { defaultInit, type InitScheme, kaimingUniform, pytorchBias, zeros } from './init.js';
 import { getParam, type Layer, type LayerContext, type VariableSpec } from './variables.js';
@@ -60,7 +61,8 @@ export function dense(ctx: LayerContext, name: string, x: tf.Tensor, bias = true
  * multiplies by transposed operands (`transposeA` / `transposeB`), which the wasm backend runs
  * about 7× slower than a transpose followed by a plain product (measured: 1.4 vs 10–13 GFLOP/s
  * at [4096, 128] × [128, 128]). The gradient saves the inputs and is built from differentiable
- * ops, so double back-propagation (Chao et al. 2022, eq. 10) still works.
+ * ops, so double back-propagation (Chao et al. 2022, eq. 10) still works. Used only where the
+ * backend's matmul is not marked transpose-free (`matMulTransposesAreFree`, e.g. plain wasm).
  */
 const matMulFast: (x: tf.Tensor, w: tf.Tensor) => tf.Tensor = tf.customGrad(
   (...args: (tf.Tensor | tf.GradSaveFunc)[]) => {
@@ -91,7 +93,10 @@ export function linear(x: tf.Tensor, weight: tf.Tensor, bias?: tf.Tensor): tf.Te
     const [inF, outF] = weight.shape as [number, number];
     const lead = x.shape.slice(0, -1);
     const x2 = x.rank === 2 ? x : tf.reshape(x, [-1, inF]);
-    let y: tf.Tensor = matMulFast(x2, weight);
+    // tfjs's own MatMul gradient multiplies by transposed operands: right where they are free
+    let y: tf.Tensor = matMulTransposesAreFree()
+      ? tf.matMul(x2 as tf.Tensor2D, weight as tf.Tensor2D)
+      : matMulFast(x2, weight);
     if (bias !== undefined) y = tf.add(y, bias);
     return x.rank === 2 ? y : tf.reshape(y, [...lead, outF]);
   });
