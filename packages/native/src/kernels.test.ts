@@ -1,4 +1,4 @@
-import { key, normal } from '@scorekit/core';
+import { key, matMulTransposesAreFree, normal } from '@scorekit/core';
 import { describeBackend } from '@scorekit/core/node';
 import { expectNoLeaks } from '@scorekit/core/testing';
 import * as tf from '@tensorflow/tfjs-core';
@@ -121,6 +121,82 @@ function matOrders(c: MatCase): number[][] {
   });
 }
 
+type BinaryCase = { name: string; a: number[]; b: number[] };
+const binaryCases: BinaryCase[] = [
+  { name: 'same shape', a: [3, 5, 4], b: [3, 5, 4] },
+  { name: 'a bias over the last axis (batch norm, dense)', a: [2, 3, 3, 4], b: [4] },
+  { name: 'per-sample scalars ([B,1,1,1], the σ weighting)', a: [3, 1, 1, 1], b: [3, 2, 2, 5] },
+  { name: 'both broadcast ([B,1,C] ⊙ [1,H,1])', a: [2, 1, 4], b: [1, 3, 1] },
+  { name: 'a scalar', a: [], b: [4, 3] },
+];
+
+/**
+ * f(a, b) = Σ sin(a⊙b)·c for ⊙ ∈ {+, −, ×, ÷}; first order ∂/∂a, ∂/∂b (tfjs sums the
+ * broadcast dimensions back with Sum) and a second-order term ∂/∂b ‖∂/∂a f‖².
+ */
+function binaryOrders(c: BinaryCase): number[][] {
+  return tf.tidy(() => {
+    const a = normal(key(10), c.a);
+    // away from 0, so ÷ is well conditioned
+    const b0 = normal(key(11), c.b);
+    const b = tf.add(tf.mul(tf.sign(b0), 0.5), b0);
+    const out: number[][] = [];
+    for (const op of [tf.add, tf.sub, tf.mul, tf.div]) {
+      const y0 = op(a, b);
+      const coef = normal(key(12), y0.shape);
+      const f = (aa: tf.Tensor, bb: tf.Tensor) => tf.sum(tf.mul(tf.sin(op(aa, bb)), coef));
+      const [da, db] = tf.grads(f)([a, b]);
+      const dbda = tf.grad((bb: tf.Tensor) =>
+        tf.sum(tf.square(tf.grad((aa: tf.Tensor) => f(aa, bb))(a))),
+      )(b);
+      out.push(...[y0, da!, db!, dbda].map((t) => Array.from(t.dataSync())));
+    }
+    return out;
+  });
+}
+
+type ReduceCase = { name: string; shape: number[]; axis: number | number[]; keepDims: boolean };
+const reduceCases: ReduceCase[] = [
+  {
+    name: 'leading axes (a conv bias gradient)',
+    shape: [2, 3, 3, 4],
+    axis: [0, 1, 2],
+    keepDims: false,
+  },
+  {
+    name: 'middle axes, kept (group-norm moments)',
+    shape: [2, 3, 4, 5],
+    axis: [1, 2],
+    keepDims: true,
+  },
+  { name: 'the last axis', shape: [3, 7], axis: -1, keepDims: false },
+  {
+    name: 'alternating axes (group norm over H, W, C/G)',
+    shape: [2, 3, 2, 2, 3],
+    axis: [1, 2, 4],
+    keepDims: true,
+  },
+  { name: 'every axis', shape: [2, 3, 4], axis: [0, 1, 2], keepDims: false },
+];
+
+/** Σ and mean over the case's axes; first order and a second-order term through exp. */
+function reduceOrders(c: ReduceCase): number[][] {
+  return tf.tidy(() => {
+    const x = normal(key(13), c.shape);
+    const out: number[][] = [];
+    for (const op of [tf.sum, tf.mean]) {
+      const y0 = op(x, c.axis, c.keepDims);
+      const coef = normal(key(14), y0.shape);
+      const f = (xx: tf.Tensor) =>
+        tf.sum(tf.mul(tf.sin(op(tf.exp(tf.mul(xx, 0.3)), c.axis, c.keepDims)), coef));
+      const dx = tf.grad(f)(x);
+      const ddx = tf.grad((xx: tf.Tensor) => tf.sum(tf.square(tf.grad(f)(xx))))(x);
+      out.push(...[y0, dx, ddx].map((t) => Array.from(t.dataSync())));
+    }
+    return out;
+  });
+}
+
 describe.skipIf(skipReason !== undefined)(
   'native oneDNN kernels on wasm, against the cpu backend',
   () => {
@@ -132,7 +208,111 @@ describe.skipIf(skipReason !== undefined)(
         'Conv2DBackpropInput',
         'Conv2DBackpropFilter',
         'BatchMatMul',
+        'Add',
+        'Sub',
+        'Multiply',
+        'RealDiv',
+        'Sum',
+        'Mean',
+        'ScorekitAdamUpdate',
+        'ScorekitEmaUpdate',
       ]);
+    });
+
+    for (const c of binaryCases)
+      it(`add, sub, mul, div, ${c.name}: values, first and second order`, async () => {
+        const before = nativeKernelCalls.native;
+        const got = expectNoLeaks(() => binaryOrders(c));
+        expect(nativeKernelCalls.native - before).toBeGreaterThanOrEqual(16);
+        const want = await onCpu(() => binaryOrders(c));
+        got.forEach((g, i) => expectClose(g, want[i]!, 1e-5));
+      });
+
+    for (const c of reduceCases)
+      it(`sum and mean over ${c.name}: values, first and second order`, async () => {
+        const before = nativeKernelCalls.native;
+        const got = expectNoLeaks(() => reduceOrders(c));
+        expect(nativeKernelCalls.native - before).toBeGreaterThanOrEqual(4);
+        const want = await onCpu(() => reduceOrders(c));
+        got.forEach((g, i) => expectClose(g, want[i]!, 1e-5));
+      });
+
+    it('binary ops give the same bits as the cpu backend, sums those of float32 accumulation in order', async () => {
+      const run = () =>
+        tf.tidy(() => {
+          const x = normal(key(15), [6, 5, 7]);
+          const v = normal(key(16), [7]);
+          return [tf.mul(x, v), tf.div(x, v), tf.sub(v, x), tf.add(x, 3), x].map((t) =>
+            Array.from(t.dataSync()),
+          );
+        });
+      const got = expectNoLeaks(run);
+      const want = await onCpu(run);
+      got.forEach((g, i) => expect(g).toEqual(want[i]));
+      // tfjs-wasm's Sum order (float32 accumulation, k = 0, 1, …); the cpu backend adds in float64
+      const x = got[4]!;
+      const inOrder = Array.from({ length: 7 }, (_, i) => {
+        let s = 0;
+        for (let k = 0; k < 30; k++) s = Math.fround(s + x[k * 7 + i]!);
+        return s;
+      });
+      const sums = expectNoLeaks(() =>
+        tf.tidy(() => Array.from(tf.sum(tf.tensor(x, [6, 5, 7]), [0, 1]).dataSync())),
+      );
+      expect(sums).toEqual(inOrder);
+    });
+
+    it('the fused Adam and EMA updates run natively, bit-identical to the per-tensor ops', () => {
+      const before = nativeKernelCalls.native;
+      const { got, want } = expectNoLeaks(() =>
+        tf.tidy(() => {
+          const [p, g, m] = [
+            normal(key(20), [3, 5]),
+            normal(key(21), [3, 5]),
+            normal(key(22), [3, 5]),
+          ];
+          const v = tf.square(normal(key(23), [3, 5]));
+          const coef = tf.scalar(0.7);
+          const s = {
+            beta1: 0.9,
+            beta2: 0.999,
+            stepSize: 1e-3 / 0.1,
+            bc2Sqrt: Math.sqrt(0.001),
+            eps: 1e-8,
+          };
+          const wd = 0.01;
+          const [pT, mT, vT] = tf
+            .engine()
+            .runKernel(
+              'ScorekitAdamUpdate',
+              { p0: p, g0: g, m0: m, v0: v, coef },
+              { ...s, weightDecay: wd, n: 1, clipped: true },
+            ) as tf.Tensor[];
+          const [eT] = tf
+            .engine()
+            .runKernel(
+              'ScorekitEmaUpdate',
+              { s0: p, p0: g },
+              { n: 1, oneMinusDecay: 0.001 },
+            ) as tf.Tensor[];
+          // training/src/adam.ts's per-tensor ops
+          const gc = tf.add(tf.mul(g, coef), tf.mul(p, wd));
+          const mR = tf.add(tf.mul(m, s.beta1), tf.mul(gc, 1 - s.beta1));
+          const vR = tf.add(tf.mul(v, s.beta2), tf.mul(tf.square(gc), 1 - s.beta2));
+          const denom = tf.add(tf.div(tf.sqrt(vR), s.bc2Sqrt), s.eps);
+          const pR = tf.sub(p, tf.mul(tf.div(mR, denom), s.stepSize));
+          const eR = tf.sub(p, tf.mul(tf.sub(p, g), 0.001));
+          const flat = (ts: tf.Tensor[]) => ts.flatMap((t) => Array.from(t.dataSync()));
+          return { got: flat([pT!, mT!, vT!, eT!]), want: flat([pR, mR, vR, eR]) };
+        }),
+      );
+      expect(nativeKernelCalls.native - before).toBeGreaterThanOrEqual(2);
+      expect(got).toEqual(want);
+    });
+
+    it('BatchMatMul is marked transpose-free, so dense layers use transposed operands', () => {
+      expect(matMulTransposesAreFree('wasm')).toBe(true);
+      expect(matMulTransposesAreFree('cpu')).toBe(false);
     });
 
     for (const c of convCases)
@@ -177,11 +357,16 @@ describe.skipIf(skipReason !== undefined)(
           // batch dims [2,1] × [1,3] broadcast both ways: not one flat batch on each side
           const a = normal(key(6), [2, 1, 3, 4]);
           const b = normal(key(7), [1, 3, 4, 2]);
-          return Array.from(tf.matMul(a, b).dataSync());
+          // five alternating broadcast dimensions; a sum over five alternating dimensions
+          const p = normal(key(8), [2, 1, 2, 1, 2]);
+          const q = normal(key(9), [1, 2, 1, 2, 1]);
+          return [tf.matMul(a, b), tf.mul(p, q), tf.sum(tf.add(p, q), [0, 2, 4])].flatMap((t) =>
+            Array.from(t.dataSync()),
+          );
         });
       const before = nativeKernelCalls.fallback;
       const got = expectNoLeaks(run);
-      expect(nativeKernelCalls.fallback - before).toBe(1);
+      expect(nativeKernelCalls.fallback - before).toBe(4);
       const want = await onCpu(run);
       expectClose(got, want, 1e-5);
     });

@@ -10,6 +10,7 @@ import {
   util,
 } from '@tensorflow/tfjs-core';
 import { type ConvShapeArgs, loadAddon, type NativeAddon } from './addon.js';
+import { broadcastPlan, reductionPlan } from './plans.js';
 
 /** The parts of tfjs-backend-wasm's backend the native kernels use (its heap and tensor map). */
 interface WasmBackendLike {
@@ -265,16 +266,195 @@ function matMulKernel(addon: NativeAddon, fallback: KernelFunc): KernelFunc {
   };
 }
 
+/**
+ * The mark of a `BatchMatMul` kernel whose transposed operands cost nothing extra; the key of
+ * `@scorekit/core`'s `transposeFreeMatMul` (layers then multiply by transposed operands instead
+ * of transposing first).
+ */
+const transposeFree = Symbol.for('@scorekit/transposeFreeMatMul');
+
+function markedMatMulKernel(addon: NativeAddon, fallback: KernelFunc): KernelFunc {
+  return Object.assign(matMulKernel(addon, fallback), { [transposeFree]: true });
+}
+
+/** a ⊙ b with NumPy broadcasting, for the addon's op codes (see `binary` in addon.cc). */
+function binaryKernel(op: number) {
+  return (addon: NativeAddon, fallback: KernelFunc): KernelFunc =>
+    (args) => {
+      const a = args.inputs.a as TensorInfo;
+      const b = args.inputs.b as TensorInfo;
+      if (a.dtype !== 'float32' || b.dtype !== 'float32') return fellBack(args, fallback);
+      let outShape: number[];
+      try {
+        outShape = backend_util.assertAndGetBroadcastShape(a.shape, b.shape);
+      } catch {
+        return fellBack(args, fallback); // the fallback reports the shape error
+      }
+      const plan = broadcastPlan(a.shape, b.shape, outShape);
+      if (!plan) return fellBack(args, fallback);
+      return intoOutput(
+        args,
+        [a, b],
+        outShape,
+        (heap, [oa, ob], oc) => addon.binary(heap, op, oa!, ob!, oc, ...plan),
+        fallback,
+      );
+    };
+}
+
+/** Σ (or mean) over any axes (up to four alternating blocks), without wasm's transpose. */
+function reduceKernel(mean: boolean) {
+  return (addon: NativeAddon, fallback: KernelFunc): KernelFunc =>
+    (args) => {
+      const x = args.inputs.x as TensorInfo;
+      const { axis, keepDims } = args.attrs as unknown as {
+        axis: number | number[];
+        keepDims: boolean;
+      };
+      if (util.sizeFromShape(x.shape) === 0) return fellBack(args, fallback);
+      let axes: number[];
+      try {
+        axes = util.parseAxisParam(axis, x.shape);
+      } catch {
+        return fellBack(args, fallback);
+      }
+      const plan = reductionPlan(x.shape, axes);
+      if (!plan) return fellBack(args, fallback);
+      const outShape = keepDims
+        ? x.shape.map((s, i) => (axes.includes(i) ? 1 : s))
+        : x.shape.filter((_, i) => !axes.includes(i));
+      return intoOutput(
+        args,
+        [x],
+        outShape,
+        (heap, [ox], out) => addon.reduce(heap, ox!, out, ...plan, mean ? 1 : 0),
+        fallback,
+      );
+    };
+}
+
+/** Byte offsets of `ts` in the wasm heap (all float32), or a TypeError naming `what`. */
+function heapOffsets(backend: WasmBackendLike, ts: readonly TensorInfo[], what: string): number[] {
+  const offs = offsets(backend, ts);
+  if (!offs) throw new TypeError(`${what}: expected float32 tensors of the wasm backend`);
+  return offs;
+}
+
+/**
+ * `ScorekitAdamUpdate` (the contract of `@scorekit/training`'s `fusedAdamUpdate`): inputs
+ * p_i, g_i, m_i, v_i (and `coef` when clipped), outputs [p_i′, m_i′, v_i′] for every i, one
+ * native loop per tensor, bit-identical to the per-tensor ops.
+ */
+function adamKernel(addon: NativeAddon): KernelFunc {
+  return ({ inputs, backend: b, attrs }) => {
+    const backend = b as unknown as WasmBackendLike;
+    const a = attrs as unknown as {
+      n: number;
+      beta1: number;
+      beta2: number;
+      stepSize: number;
+      bc2Sqrt: number;
+      eps: number;
+      weightDecay: number;
+      clipped: boolean;
+    };
+    let coef = 1;
+    if (a.clipped) {
+      const [off] = heapOffsets(backend, [inputs.coef as TensorInfo], 'adam: clip coefficient');
+      coef = new Float32Array(backend.wasm.HEAPU8.buffer, off!, 1)[0]!;
+    }
+    const out: TensorInfo[] = [];
+    for (let i = 0; i < a.n; i++) {
+      const ins = ['p', 'g', 'm', 'v'].map((k) => inputs[`${k}${i}`] as TensorInfo);
+      const shape = ins[0]!.shape;
+      const outs = [0, 1, 2].map(() => backend.makeOutput(shape, 'float32'));
+      out.push(...outs);
+      const len = util.sizeFromShape(shape);
+      if (len === 0) continue;
+      // after the allocations (they may grow the heap)
+      const [op, og, om, ov] = heapOffsets(backend, ins, 'adam');
+      const [pOut, mOut, vOut] = heapOffsets(backend, outs, 'adam');
+      addon.adamUpdate(
+        backend.wasm.HEAPU8.buffer as ArrayBuffer,
+        op!,
+        og!,
+        om!,
+        ov!,
+        pOut!,
+        mOut!,
+        vOut!,
+        len,
+        a.beta1,
+        1 - a.beta1,
+        a.beta2,
+        1 - a.beta2,
+        a.bc2Sqrt,
+        a.eps,
+        a.stepSize,
+        a.weightDecay,
+        coef,
+        a.clipped ? 1 : 0,
+      );
+      nativeKernelCalls.native++;
+    }
+    return out;
+  };
+}
+
+/** `ScorekitEmaUpdate` (`@scorekit/training`'s `fusedEmaUpdate`): s_i′ = s_i − c·(s_i − p_i). */
+function emaKernel(addon: NativeAddon): KernelFunc {
+  return ({ inputs, backend: b, attrs }) => {
+    const backend = b as unknown as WasmBackendLike;
+    const { n, oneMinusDecay } = attrs as unknown as { n: number; oneMinusDecay: number };
+    const out: TensorInfo[] = [];
+    for (let i = 0; i < n; i++) {
+      const s = inputs[`s${i}`] as TensorInfo;
+      const p = inputs[`p${i}`] as TensorInfo;
+      const o = backend.makeOutput(s.shape, 'float32');
+      out.push(o);
+      const len = util.sizeFromShape(s.shape);
+      if (len === 0) continue;
+      const [os, opar, oo] = heapOffsets(backend, [s, p, o], 'ema');
+      addon.emaUpdate(
+        backend.wasm.HEAPU8.buffer as ArrayBuffer,
+        os!,
+        opar!,
+        oo!,
+        len,
+        oneMinusDecay,
+      );
+      nativeKernelCalls.native++;
+    }
+    return out;
+  };
+}
+
+/** Kernels scorekit defines itself (no wasm kernel to fall back to), served natively. */
+const ownKernels: Record<string, (addon: NativeAddon) => KernelFunc> = {
+  ScorekitAdamUpdate: adamKernel,
+  ScorekitEmaUpdate: emaKernel,
+};
+
 const factories: Record<string, (addon: NativeAddon, fallback: KernelFunc) => KernelFunc> = {
   Conv2D: conv2dKernel,
   Conv2DBackpropInput: backpropInputKernel,
   Conv2DBackpropFilter: backpropFilterKernel,
-  BatchMatMul: matMulKernel,
+  BatchMatMul: markedMatMulKernel,
+  Add: binaryKernel(0),
+  Sub: binaryKernel(1),
+  Multiply: binaryKernel(2),
+  RealDiv: binaryKernel(3),
+  Sum: reduceKernel(false),
+  Mean: reduceKernel(true),
 };
 
 /**
  * Replaces tfjs-backend-wasm's `Conv2D`, `Conv2DBackpropInput`, `Conv2DBackpropFilter` and
- * `BatchMatMul` kernels by oneDNN ones that read and write the wasm heap in place. Only
+ * `BatchMatMul` kernels by oneDNN ones, and its float32 `Add`, `Sub`, `Multiply`, `RealDiv`
+ * (with broadcasting) and `Sum`, `Mean` (over up to four alternating blocks of axes) by C++ loops that
+ * give the same bits without wasm's generic broadcast indexing and transposes; all read and
+ * write the wasm heap in place; and serves `@scorekit/training`'s fused Adam and EMA updates
+ * (`ScorekitAdamUpdate`, `ScorekitEmaUpdate`) natively. Only
  * kernels change: tfjs's gradient definitions stay, so second-order gradients (DLSM's double
  * back-propagation, Chao et al. 2022 eq. 10) go through the native kernels too. Each native
  * kernel falls back to the kernel registered before it (non-float32, NCHW, unusual batch
@@ -308,6 +488,11 @@ export function registerNativeKernels(options: NativeKernelOptions = {}): Native
     if (previous.disposeFunc) config.disposeFunc = previous.disposeFunc;
     unregisterKernel(name, 'wasm');
     registerKernel(config);
+    kernels.push(name);
+  }
+  for (const [name, make] of Object.entries(ownKernels)) {
+    if (getKernel(name, 'wasm')) unregisterKernel(name, 'wasm');
+    registerKernel({ kernelName: name, backendName: 'wasm', kernelFunc: make(addon) });
     kernels.push(name);
   }
   registered = { version: addon.version(), kernels, threads: addon.getThreads() };

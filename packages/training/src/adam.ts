@@ -1,7 +1,8 @@
 import { type Params, parseConfig, shapeError } from '@scorekit/core';
 import * as tf from '@tensorflow/tfjs-core';
 import { type } from 'arktype';
-import { clipByGlobalNorm } from './clip.js';
+import { clipByGlobalNorm, clipCoefficient } from './clip.js';
+import { fusedAdamUpdate, fusedUpdatesAvailable } from './fusedUpdates.js';
 import type { Optimizer, OptimizerState, OptimizerUpdate } from './optimizer.js';
 import { warmupLr } from './warmup.js';
 
@@ -55,8 +56,9 @@ const SLOTS = ['exp_avg', 'exp_avg_sq'] as const;
  * g ← g + weightDecay·θ; m ← β1 m + (1−β1) g; v ← β2 v + (1−β2) g²; with t = count + 1,
  * θ ← θ − (lr_t / (1−β1ᵗ)) · m / (√v / √(1−β2ᵗ) + eps).
  *
- * Pure state passing: `update` returns new params and state (owned by the caller) and
- * disposes nothing. Params without a gradient must be given a zero gradient by the caller.
+ * On cpu, wasm and tensorflow backends the whole update is one fused kernel, bit-identical to
+ * the per-tensor ops used elsewhere (see `fusedAdamUpdate`). Pure state passing: `update`
+ * returns new params and state (owned by the caller) and disposes nothing. Params without a gradient must be given a zero gradient by the caller.
  *
  * @example
  * ```ts
@@ -97,6 +99,34 @@ export function adam(config: AdamConfigInput = {}): Optimizer<AdamConfig> {
     const t = state.count + 1;
     const stepSize = lrT / (1 - cfg.beta1 ** t);
     const bc2Sqrt = Math.sqrt(1 - cfg.beta2 ** t);
+    const fused =
+      names.length > 0 &&
+      fusedUpdatesAvailable() &&
+      names.every((n) => params[n]!.dtype === 'float32' && grads[n]!.dtype === 'float32');
+    if (fused)
+      return tf.tidy(() => {
+        for (const name of names)
+          if (grads[name]!.shape.join() !== params[name]!.shape.join())
+            shapeError(
+              `adam: gradient of '${name}'`,
+              `shape [${params[name]!.shape}]`,
+              `[${grads[name]!.shape}]`,
+            );
+        const coef = cfg.gradClip === null ? undefined : clipCoefficient(grads, cfg.gradClip);
+        const next = fusedAdamUpdate(
+          names.map((n) => params[n]!),
+          names.map((n) => grads[n]!),
+          names.map((n) => state.slots['exp_avg']![n]!),
+          names.map((n) => state.slots['exp_avg_sq']![n]!),
+          coef,
+          { ...cfg, stepSize, bc2Sqrt },
+        );
+        const record = (ts: tf.Tensor[]) => Object.fromEntries(names.map((n, i) => [n, ts[i]!]));
+        return {
+          params: record(next.params),
+          state: { count: t, slots: { exp_avg: record(next.m), exp_avg_sq: record(next.v) } },
+        };
+      });
     return tf.tidy(() => {
       const clipped = cfg.gradClip === null ? grads : clipByGlobalNorm(grads, cfg.gradClip);
       const newParams: Record<string, tf.Tensor> = {};

@@ -19,9 +19,23 @@ export function globalNorm(grads: Params): tf.Scalar {
 }
 
 /**
+ * The factor global-norm clipping multiplies every gradient by (Pascanu et al. 2013, Alg. 1;
+ * PyTorch's `clip_grad_norm_`): min(1, maxNorm / (‖g‖ + 1e-6)). Returns an owned scalar.
+ *
+ * @example
+ * ```ts
+ * clipCoefficient({ a: tf.tensor([3]), b: tf.tensor([4]) }, 1); // ≈ 0.2
+ * ```
+ */
+export function clipCoefficient(grads: Params, maxNorm: number): tf.Scalar {
+  return tf.tidy(() => tf.minimum(1, tf.div(maxNorm, tf.add(globalNorm(grads), 1e-6))));
+}
+
+/**
  * Clips gradients by their global norm (Pascanu et al. 2013, Alg. 1; PyTorch's
  * `clip_grad_norm_`, used by score_sde with `grad_clip = 1`): every gradient is multiplied by
- * min(1, maxNorm / (‖g‖ + 1e-6)). Returns new owned tensors; the inputs are not disposed.
+ * {@link clipCoefficient}, min(1, maxNorm / (‖g‖ + 1e-6)). Returns new owned tensors; the
+ * inputs are not disposed.
  *
  * @example
  * ```ts
@@ -30,7 +44,7 @@ export function globalNorm(grads: Params): tf.Scalar {
  */
 export function clipByGlobalNorm(grads: Params, maxNorm: number): Record<string, tf.Tensor> {
   return tf.tidy(() => {
-    const coef = tf.minimum(1, tf.div(maxNorm, tf.add(globalNorm(grads), 1e-6)));
+    const coef = clipCoefficient(grads, maxNorm);
     const out: Record<string, tf.Tensor> = {};
     for (const [name, g] of Object.entries(grads)) out[name] = tf.mul(g, coef);
     return out;

@@ -1,5 +1,6 @@
 import type { Params } from '@scorekit/core';
 import * as tf from '@tensorflow/tfjs-core';
+import { fusedEmaUpdate, fusedUpdatesAvailable } from './fusedUpdates.js';
 
 /**
  * An exponential moving average of params (Song et al. 2021, App. H: EMA 0.999 for the score
@@ -65,6 +66,25 @@ export function emaInit(params: Params, decay = 0.999): Ema {
 export function emaUpdate(ema: Ema, params: Params): Ema {
   const count = ema.count + 1;
   const oneMinusDecay = 1 - emaDecay(ema.decay, count);
+  const names = Object.keys(ema.params);
+  for (const name of names)
+    if (!params[name]) throw new RangeError(`emaUpdate: params have no '${name}'`);
+  const fused =
+    names.length > 0 &&
+    fusedUpdatesAvailable() &&
+    names.every((n) => ema.params[n]!.dtype === 'float32' && params[n]!.dtype === 'float32');
+  if (fused) {
+    const next = fusedEmaUpdate(
+      names.map((n) => ema.params[n]!),
+      names.map((n) => params[n]!),
+      oneMinusDecay,
+    );
+    return {
+      decay: ema.decay,
+      count,
+      params: Object.fromEntries(names.map((n, i) => [n, next[i]!])),
+    };
+  }
   return tf.tidy(() => {
     const out: Record<string, tf.Tensor> = {};
     for (const [name, s] of Object.entries(ema.params)) {

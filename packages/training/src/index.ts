@@ -13,6 +13,7 @@ export * from './config.js';
 export * from './contracts.js';
 export * from './ema.js';
 export * from './fit.js';
+export * from './fusedUpdates.js';
 export * from './gradients.js';
 export * from './lock.js';
 export * from './optimizer.js';
