@@ -22,21 +22,67 @@ const rotl = (x: number, r: number): number => ((x << r) | (x >>> (32 - r))) >>>
  * ```
  */
 export function threefry2x32(k0: number, k1: number, x0: number, x1: number): [number, number] {
-  const ks = [k0 >>> 0, k1 >>> 0, (k0 ^ k1 ^ 0x1bd11bda) >>> 0] as const;
-  let a = (x0 + ks[0]) >>> 0;
-  let b = (x1 + ks[1]) >>> 0;
-  const rot = [
-    [13, 15, 26, 6],
-    [17, 29, 16, 24],
-  ] as const;
-  for (let group = 0; group < 5; group++) {
-    for (const r of rot[group % 2] as readonly number[]) {
-      a = (a + b) >>> 0;
-      b = rotl(b, r) ^ a;
-    }
-    a = (a + ks[(group + 1) % 3]!) >>> 0;
-    b = (b + ks[(group + 2) % 3]! + group + 1) >>> 0;
-  }
+  // Unrolled, with no arrays made: this runs a few times per sample per training step.
+  const ks0 = k0 >>> 0;
+  const ks1 = k1 >>> 0;
+  const ks2 = (k0 ^ k1 ^ 0x1bd11bda) >>> 0;
+  let a = (x0 + ks0) >>> 0;
+  let b = (x1 + ks1) >>> 0;
+  // group 0: rotations 13, 15, 26, 6; then ks[1] and ks[2] + 1
+  a = (a + b) >>> 0;
+  b = rotl(b, 13) ^ a;
+  a = (a + b) >>> 0;
+  b = rotl(b, 15) ^ a;
+  a = (a + b) >>> 0;
+  b = rotl(b, 26) ^ a;
+  a = (a + b) >>> 0;
+  b = rotl(b, 6) ^ a;
+  a = (a + ks1) >>> 0;
+  b = (b + ks2 + 1) >>> 0;
+  // group 1: rotations 17, 29, 16, 24; then ks[2] and ks[0] + 2
+  a = (a + b) >>> 0;
+  b = rotl(b, 17) ^ a;
+  a = (a + b) >>> 0;
+  b = rotl(b, 29) ^ a;
+  a = (a + b) >>> 0;
+  b = rotl(b, 16) ^ a;
+  a = (a + b) >>> 0;
+  b = rotl(b, 24) ^ a;
+  a = (a + ks2) >>> 0;
+  b = (b + ks0 + 2) >>> 0;
+  // group 2: rotations 13, 15, 26, 6; then ks[0] and ks[1] + 3
+  a = (a + b) >>> 0;
+  b = rotl(b, 13) ^ a;
+  a = (a + b) >>> 0;
+  b = rotl(b, 15) ^ a;
+  a = (a + b) >>> 0;
+  b = rotl(b, 26) ^ a;
+  a = (a + b) >>> 0;
+  b = rotl(b, 6) ^ a;
+  a = (a + ks0) >>> 0;
+  b = (b + ks1 + 3) >>> 0;
+  // group 3: rotations 17, 29, 16, 24; then ks[1] and ks[2] + 4
+  a = (a + b) >>> 0;
+  b = rotl(b, 17) ^ a;
+  a = (a + b) >>> 0;
+  b = rotl(b, 29) ^ a;
+  a = (a + b) >>> 0;
+  b = rotl(b, 16) ^ a;
+  a = (a + b) >>> 0;
+  b = rotl(b, 24) ^ a;
+  a = (a + ks1) >>> 0;
+  b = (b + ks2 + 4) >>> 0;
+  // group 4: rotations 13, 15, 26, 6; then ks[2] and ks[0] + 5
+  a = (a + b) >>> 0;
+  b = rotl(b, 13) ^ a;
+  a = (a + b) >>> 0;
+  b = rotl(b, 15) ^ a;
+  a = (a + b) >>> 0;
+  b = rotl(b, 26) ^ a;
+  a = (a + b) >>> 0;
+  b = rotl(b, 6) ^ a;
+  a = (a + ks2) >>> 0;
+  b = (b + ks0 + 5) >>> 0;
   return [a, b >>> 0];
 }
 
@@ -116,24 +162,43 @@ const size = (shape: readonly number[]) => shape.reduce((a, b) => a * b, 1);
 
 /** Uniform floats in [0, 1) (24-bit resolution) as a host array. */
 export function uniformArray(k: Key, n: number): Float32Array {
-  const bits = randomBits(k, n);
   const out = new Float32Array(n);
-  for (let i = 0; i < n; i++) out[i] = (bits[i]! >>> 8) * TWO_POW_M24;
+  fillUniform(k, out, 0, n);
   return out;
 }
 
 /** Standard normal floats (Box–Muller over the key's bit stream) as a host array. */
 export function normalArray(k: Key, n: number): Float32Array {
-  const bits = randomBits(k, n + (n % 2));
   const out = new Float32Array(n);
-  for (let i = 0; i < n; i += 2) {
-    const u1 = ((bits[i]! >>> 8) + 1) * TWO_POW_M24; // (0, 1]
-    const u2 = (bits[i + 1]! >>> 8) * TWO_POW_M24;
-    const r = Math.sqrt(-2 * Math.log(u1));
-    out[i] = r * Math.cos(2 * Math.PI * u2);
-    if (i + 1 < n) out[i + 1] = r * Math.sin(2 * Math.PI * u2);
-  }
+  fillNormal(k, out, 0, n);
   return out;
+}
+
+/**
+ * out[offset .. offset+n) ← {@link uniformArray}(k, n), without allocating: word i is half
+ * (i mod 2) of threefry2x32(k, ⌊i/2⌋, BITS), as in {@link randomBits}.
+ */
+function fillUniform(k: Key, out: Float32Array, offset: number, n: number): void {
+  for (let c = 0; 2 * c < n; c++) {
+    const [a, b] = threefry2x32(k[0], k[1], c, BITS);
+    out[offset + 2 * c] = (a >>> 8) * TWO_POW_M24;
+    if (2 * c + 1 < n) out[offset + 2 * c + 1] = (b >>> 8) * TWO_POW_M24;
+  }
+}
+
+/**
+ * out[offset .. offset+n) ← {@link normalArray}(k, n), without allocating: Box–Muller on the
+ * two words of threefry2x32(k, c, BITS) for pair c.
+ */
+function fillNormal(k: Key, out: Float32Array, offset: number, n: number): void {
+  for (let c = 0; 2 * c < n; c++) {
+    const [a, b] = threefry2x32(k[0], k[1], c, BITS);
+    const u1 = ((a >>> 8) + 1) * TWO_POW_M24; // (0, 1]
+    const u2 = (b >>> 8) * TWO_POW_M24;
+    const r = Math.sqrt(-2 * Math.log(u1));
+    out[offset + 2 * c] = r * Math.cos(2 * Math.PI * u2);
+    if (2 * c + 1 < n) out[offset + 2 * c + 1] = r * Math.sin(2 * Math.PI * u2);
+  }
 }
 
 /**
@@ -166,7 +231,7 @@ export function normalPerSample(k: Key, shape: readonly number[]): tf.Tensor {
   if (batch === undefined) throw new RangeError('normalPerSample: shape must be batch-first');
   const per = size(rest);
   const out = new Float32Array(batch * per);
-  for (let i = 0; i < batch; i++) out.set(normalArray(fold(k, i), per), i * per);
+  for (let i = 0; i < batch; i++) fillNormal(fold(k, i), out, i * per, per);
   return tf.tensor(out, [...shape], 'float32');
 }
 
@@ -181,10 +246,9 @@ export function uniformPerSample(
   if (batch === undefined) throw new RangeError('uniformPerSample: shape must be batch-first');
   const per = size(rest);
   const out = new Float32Array(batch * per);
-  for (let i = 0; i < batch; i++) {
-    const u = uniformArray(fold(k, i), per);
-    for (let j = 0; j < per; j++) out[i * per + j] = minval + (maxval - minval) * u[j]!;
-  }
+  for (let i = 0; i < batch; i++) fillUniform(fold(k, i), out, i * per, per);
+  if (minval !== 0 || maxval !== 1)
+    for (let j = 0; j < out.length; j++) out[j] = minval + (maxval - minval) * out[j]!;
   return tf.tensor(out, [...shape], 'float32');
 }
 
