@@ -22,7 +22,14 @@ const rotl = (x: number, r: number): number => ((x << r) | (x >>> (32 - r))) >>>
  * ```
  */
 export function threefry2x32(k0: number, k1: number, x0: number, x1: number): [number, number] {
-  // Unrolled, with no arrays made: this runs a few times per sample per training step.
+  const out = new Uint32Array(2);
+  threefryInto(k0, k1, x0, x1, out);
+  return [out[0]!, out[1]!];
+}
+
+/** Threefry-2x32 into `out` (two words), without allocating: the bulk generators' inner loop. */
+function threefryInto(k0: number, k1: number, x0: number, x1: number, out: Uint32Array): void {
+  // Unrolled, with no arrays made: this runs for every random number of a step.
   const ks0 = k0 >>> 0;
   const ks1 = k1 >>> 0;
   const ks2 = (k0 ^ k1 ^ 0x1bd11bda) >>> 0;
@@ -83,7 +90,8 @@ export function threefry2x32(k0: number, k1: number, x0: number, x1: number): [n
   b = rotl(b, 6) ^ a;
   a = (a + ks2) >>> 0;
   b = (b + ks0 + 5) >>> 0;
-  return [a, b >>> 0];
+  out[0] = a;
+  out[1] = b;
 }
 
 /**
@@ -141,10 +149,11 @@ export function fold(k: Key, data: number): Key {
 /** `n` random 32-bit words from a key (counter mode). */
 export function randomBits(k: Key, n: number): Uint32Array {
   const out = new Uint32Array(n);
+  const w = new Uint32Array(2);
   for (let c = 0; 2 * c < n; c++) {
-    const [a, b] = threefry2x32(k[0], k[1], c, BITS);
-    out[2 * c] = a;
-    if (2 * c + 1 < n) out[2 * c + 1] = b;
+    threefryInto(k[0], k[1], c, BITS, w);
+    out[2 * c] = w[0]!;
+    if (2 * c + 1 < n) out[2 * c + 1] = w[1]!;
   }
   return out;
 }
@@ -179,10 +188,11 @@ export function normalArray(k: Key, n: number): Float32Array {
  * (i mod 2) of threefry2x32(k, ⌊i/2⌋, BITS), as in {@link randomBits}.
  */
 function fillUniform(k: Key, out: Float32Array, offset: number, n: number): void {
+  const w = new Uint32Array(2);
   for (let c = 0; 2 * c < n; c++) {
-    const [a, b] = threefry2x32(k[0], k[1], c, BITS);
-    out[offset + 2 * c] = (a >>> 8) * TWO_POW_M24;
-    if (2 * c + 1 < n) out[offset + 2 * c + 1] = (b >>> 8) * TWO_POW_M24;
+    threefryInto(k[0], k[1], c, BITS, w);
+    out[offset + 2 * c] = (w[0]! >>> 8) * TWO_POW_M24;
+    if (2 * c + 1 < n) out[offset + 2 * c + 1] = (w[1]! >>> 8) * TWO_POW_M24;
   }
 }
 
@@ -191,10 +201,11 @@ function fillUniform(k: Key, out: Float32Array, offset: number, n: number): void
  * two words of threefry2x32(k, c, BITS) for pair c.
  */
 function fillNormal(k: Key, out: Float32Array, offset: number, n: number): void {
+  const w = new Uint32Array(2);
   for (let c = 0; 2 * c < n; c++) {
-    const [a, b] = threefry2x32(k[0], k[1], c, BITS);
-    const u1 = ((a >>> 8) + 1) * TWO_POW_M24; // (0, 1]
-    const u2 = (b >>> 8) * TWO_POW_M24;
+    threefryInto(k[0], k[1], c, BITS, w);
+    const u1 = ((w[0]! >>> 8) + 1) * TWO_POW_M24; // (0, 1]
+    const u2 = (w[1]! >>> 8) * TWO_POW_M24;
     const r = Math.sqrt(-2 * Math.log(u1));
     out[offset + 2 * c] = r * Math.cos(2 * Math.PI * u2);
     if (2 * c + 1 < n) out[offset + 2 * c + 1] = r * Math.sin(2 * Math.PI * u2);
