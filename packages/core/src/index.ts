@@ -13,6 +13,7 @@ export * from './labels.js';
 export * from './likelihoodScore.js';
 export * from './noise.js';
 export * from './random.js';
+export * from './reductionGradients.js';
 export * from './sde/index.js';
 export * from './secondOrder.js';
 export * from './tensor.js';

@@ -2,6 +2,7 @@ import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
 import '../gradients.js';
+import { registerReductionGradients } from '../reductionGradients.js';
 import { registerSecondOrderGradients } from '../secondOrder.js';
 import { registerWasmConvGradients } from '../wasmKernels.js';
 import { describeAdapter, tryWebgpu } from './webgpu.js';
@@ -73,6 +74,7 @@ async function tryTensorflow(skipped: { name: string; reason: string }[]): Promi
       // tfjs-node loads the @tensorflow/tfjs umbrella, which re-registers tfjs's own gradients
       // over scorekit's second-order-safe ones: register ours again.
       registerSecondOrderGradients({ force: true });
+      registerReductionGradients({ force: true });
       if (await tf.setBackend('tensorflow')) return pkg;
       skipped.push({
         name: pkg,
