@@ -84,6 +84,28 @@ napi_value guarded(napi_env env, F f) {
   return nullptr;
 }
 
+using Args = std::vector<napi_value>;
+
+// An entry point working on the wasm heap: checks the argument count, reads the heap (the
+// first argument), runs `body(args, base, length)` and turns errors into JS exceptions.
+template <typename F>
+napi_value onHeap(napi_env env, napi_callback_info info, size_t expected, F body) {
+  return guarded(env, [&]() -> napi_value {
+    Args a = args(env, info, expected);
+    size_t len = 0;
+    char *base = heapBase(env, a[0], &len);
+    body(a, base, len);
+    return nullptr;
+  });
+}
+
+// A float argument (the scalars of the fused updates).
+float floatArg(napi_env env, napi_value v) {
+  double d = 0;
+  if (napi_get_value_double(env, v, &d) != napi_ok) throw JsError{"expected a number"};
+  return static_cast<float>(d);
+}
+
 // ---- convolutions ----------------------------------------------------------------------
 
 // NHWC activations, tfjs filter layout [kh, kw, ci, co] (oneDNN hwio).
@@ -147,10 +169,7 @@ memory reordered(const memory &from, const memory::desc &md) {
 }
 
 napi_value conv2dForward(napi_env env, napi_callback_info info) {
-  return guarded(env, [&]() -> napi_value {
-    auto a = args(env, info, 21);
-    size_t len = 0;
-    char *base = heapBase(env, a[0], &len);
+  return onHeap(env, info, 21, [&](const Args &a, char *base, size_t len) {
     ConvShape s = convShape(env, a, 4);
     float *x = at(base, len, intArg(env, a[1]), s.n * s.h * s.w * s.ci);
     float *w = at(base, len, intArg(env, a[2]), s.kh * s.kw * s.ci * s.co);
@@ -169,15 +188,11 @@ napi_value conv2dForward(napi_env env, napi_callback_info info) {
     memory wk = c->reorder ? reordered(wm, c->weightsMd) : wm;
     c->prim.execute(strm(), {{DNNL_ARG_SRC, xm}, {DNNL_ARG_WEIGHTS, wk}, {DNNL_ARG_DST, ym}});
     strm().wait();
-    return nullptr;
   });
 }
 
 napi_value conv2dBackwardData(napi_env env, napi_callback_info info) {
-  return guarded(env, [&]() -> napi_value {
-    auto a = args(env, info, 21);
-    size_t len = 0;
-    char *base = heapBase(env, a[0], &len);
+  return onHeap(env, info, 21, [&](const Args &a, char *base, size_t len) {
     ConvShape s = convShape(env, a, 4);
     float *dy = at(base, len, intArg(env, a[1]), s.n * s.ho * s.wo * s.co);
     float *w = at(base, len, intArg(env, a[2]), s.kh * s.kw * s.ci * s.co);
@@ -201,15 +216,11 @@ napi_value conv2dBackwardData(napi_env env, napi_callback_info info) {
     c->prim.execute(strm(),
                     {{DNNL_ARG_DIFF_DST, dym}, {DNNL_ARG_WEIGHTS, wk}, {DNNL_ARG_DIFF_SRC, dxm}});
     strm().wait();
-    return nullptr;
   });
 }
 
 napi_value conv2dBackwardFilter(napi_env env, napi_callback_info info) {
-  return guarded(env, [&]() -> napi_value {
-    auto a = args(env, info, 21);
-    size_t len = 0;
-    char *base = heapBase(env, a[0], &len);
+  return onHeap(env, info, 21, [&](const Args &a, char *base, size_t len) {
     ConvShape s = convShape(env, a, 4);
     float *x = at(base, len, intArg(env, a[1]), s.n * s.h * s.w * s.ci);
     float *dy = at(base, len, intArg(env, a[2]), s.n * s.ho * s.wo * s.co);
@@ -239,7 +250,6 @@ napi_value conv2dBackwardFilter(napi_env env, napi_callback_info info) {
                       {{DNNL_ARG_SRC, xm}, {DNNL_ARG_DIFF_DST, dym}, {DNNL_ARG_DIFF_WEIGHTS, dwm}});
     }
     strm().wait();
-    return nullptr;
   });
 }
 
@@ -248,10 +258,7 @@ napi_value conv2dBackwardFilter(napi_env env, napi_callback_info info) {
 // c[b] = op(a[b or 0]) · op(b[b or 0]); a stored [batchA, M, K] ([batchA, K, M] if
 // transposeA), b stored [batchB, K, N] ([batchB, N, K] if transposeB); c [batch, M, N].
 napi_value matMul(napi_env env, napi_callback_info info) {
-  return guarded(env, [&]() -> napi_value {
-    auto a = args(env, info, 11);
-    size_t len = 0;
-    char *base = heapBase(env, a[0], &len);
+  return onHeap(env, info, 11, [&](const Args &a, char *base, size_t len) {
     int64_t ba = intArg(env, a[4]), bb = intArg(env, a[5]), m = intArg(env, a[6]),
             kk = intArg(env, a[7]), n = intArg(env, a[8]), ta = intArg(env, a[9]),
             tb = intArg(env, a[10]);
@@ -279,7 +286,6 @@ napi_value matMul(napi_env env, napi_callback_info info) {
     memory am(amd, eng(), pa), bm(bmd, eng(), pb), cm(cmd, eng(), pc);
     c->prim.execute(strm(), {{DNNL_ARG_SRC, am}, {DNNL_ARG_WEIGHTS, bm}, {DNNL_ARG_DST, cm}});
     strm().wait();
-    return nullptr;
   });
 }
 
@@ -327,10 +333,7 @@ void binaryLoop(const float *__restrict a, const float *__restrict b, float *__r
 // binary(heap, op, a, b, c, d0..d3, sa0..sa3, sb0..sb3): the JS side collapses the broadcast
 // to at most four dimensions and computes the strides.
 napi_value binary(napi_env env, napi_callback_info info) {
-  return guarded(env, [&]() -> napi_value {
-    auto a = args(env, info, 17);
-    size_t len = 0;
-    char *base = heapBase(env, a[0], &len);
+  return onHeap(env, info, 17, [&](const Args &a, char *base, size_t len) {
     int64_t op = intArg(env, a[1]);
     int64_t d[4], sa[4], sb[4];
     for (int i = 0; i < 4; i++) {
@@ -355,7 +358,6 @@ napi_value binary(napi_env env, napi_callback_info info) {
       case kDiv: binaryLoop<kDiv>(pa, pb, pc, d, sa, sb); break;
       default: throw JsError{"binary: unknown op " + std::to_string(op)};
     }
-    return nullptr;
   });
 }
 
@@ -367,10 +369,7 @@ napi_value binary(napi_env env, napi_callback_info info) {
 // reduced axes — tfjs-wasm's order after it moves the reduced axes last — and the results are
 // bit-identical to its Sum / Mean, without that transpose.
 napi_value reduce(napi_env env, napi_callback_info info) {
-  return guarded(env, [&]() -> napi_value {
-    auto a = args(env, info, 12);
-    size_t len = 0;
-    char *base = heapBase(env, a[0], &len);
+  return onHeap(env, info, 12, [&](const Args &a, char *base, size_t len) {
     int64_t d[4], keep[4];
     for (int i = 0; i < 4; i++) {
       d[i] = intArg(env, a[3 + i]);
@@ -406,7 +405,6 @@ napi_value reduce(napi_env env, napi_callback_info info) {
       const float c = static_cast<float>(count);
       for (int64_t i = 0; i < outSize; i++) out[i] = out[i] / c;
     }
-    return nullptr;
   });
 }
 
@@ -417,17 +415,10 @@ napi_value reduce(napi_env env, napi_callback_info info) {
 // one tensor. Every operation is a float32 one in the order of scorekit's per-tensor ops
 // (training/src/adam.ts), so the results are bit-identical to them.
 napi_value adamUpdate(napi_env env, napi_callback_info info) {
-  return guarded(env, [&]() -> napi_value {
-    auto a = args(env, info, 19);
-    size_t len = 0;
-    char *base = heapBase(env, a[0], &len);
+  return onHeap(env, info, 19, [&](const Args &a, char *base, size_t len) {
     const int64_t n = intArg(env, a[8]);
     float c[10];
-    for (int i = 0; i < 10; i++) {
-      double d = 0;
-      if (napi_get_value_double(env, a[9 + i], &d) != napi_ok) throw JsError{"expected a number"};
-      c[i] = static_cast<float>(d);
-    }
+    for (int i = 0; i < 10; i++) c[i] = floatArg(env, a[9 + i]);
     const float b1 = c[0], c1 = c[1], b2 = c[2], c2 = c[3], bc2 = c[4], eps = c[5], lr = c[6],
                 wd = c[7], coef = c[8];
     const bool clipped = c[9] != 0;
@@ -449,25 +440,18 @@ napi_value adamUpdate(napi_env env, napi_callback_info info) {
       mT[j] = mj;
       vT[j] = vj;
     }
-    return nullptr;
   });
 }
 
 // emaUpdate(heap, s, p, out, len, 1 − decay): out = s − (1 − decay)·(s − p), in float32.
 napi_value emaUpdate(napi_env env, napi_callback_info info) {
-  return guarded(env, [&]() -> napi_value {
-    auto a = args(env, info, 6);
-    size_t len = 0;
-    char *base = heapBase(env, a[0], &len);
+  return onHeap(env, info, 6, [&](const Args &a, char *base, size_t len) {
     const int64_t n = intArg(env, a[4]);
-    double d = 0;
-    if (napi_get_value_double(env, a[5], &d) != napi_ok) throw JsError{"expected a number"};
-    const float c = static_cast<float>(d);
+    const float c = floatArg(env, a[5]);
     const float *__restrict s = at(base, len, intArg(env, a[1]), n);
     const float *__restrict p = at(base, len, intArg(env, a[2]), n);
     float *__restrict out = at(base, len, intArg(env, a[3]), n);
     for (int64_t j = 0; j < n; j++) out[j] = s[j] - (s[j] - p[j]) * c;
-    return nullptr;
   });
 }
 

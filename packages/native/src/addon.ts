@@ -73,7 +73,7 @@ export interface NativeAddon {
     mOut: number,
     vOut: number,
     len: number,
-    ...scalars: [number, number, number, number, number, number, number, number, number, number]
+    ...scalars: Numbers<10>
   ): void;
   /** out = s − c·(s − p) over `len` float32 elements (one EMA step with c = 1 − decay). */
   emaUpdate(heap: ArrayBuffer, s: number, p: number, out: number, len: number, c: number): void;
@@ -84,48 +84,22 @@ export interface NativeAddon {
   version(): string;
 }
 
+/** A tuple of `N` numbers (the addon's positional integer and float arguments). */
+export type Numbers<N extends number, T extends number[] = []> = T['length'] extends N
+  ? T
+  : Numbers<N, [...T, number]>;
+
 /** d0..d3, then a's strides sa0..sa3, then b's strides sb0..sb3 (elements; 0 = broadcast). */
-export type BroadcastPlan = [
-  number,
-  number,
-  number,
-  number,
-  number,
-  number,
-  number,
-  number,
-  number,
-  number,
-  number,
-  number,
-];
+export type BroadcastPlan = Numbers<12>;
 
 /** d0..d3, then keep flags k0..k3 (1 = kept, 0 = reduced). */
-export type ReductionPlan = [number, number, number, number, number, number, number, number];
+export type ReductionPlan = Numbers<8>;
 
 /**
  * n, h, w, ci, ho, wo, co, kh, kw, strideH, strideW, dilationH, dilationW, padTop, padLeft,
  * padBottom, padRight.
  */
-export type ConvShapeArgs = [
-  number,
-  number,
-  number,
-  number,
-  number,
-  number,
-  number,
-  number,
-  number,
-  number,
-  number,
-  number,
-  number,
-  number,
-  number,
-  number,
-  number,
-];
+export type ConvShapeArgs = Numbers<17>;
 
 /** Where the install script writes the addon. */
 export const addonPath = fileURLToPath(new URL('../build/scorekit_native.node', import.meta.url));
