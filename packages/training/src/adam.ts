@@ -58,7 +58,8 @@ const SLOTS = ['exp_avg', 'exp_avg_sq'] as const;
  *
  * On cpu, wasm and tensorflow backends the whole update is one fused kernel, bit-identical to
  * the per-tensor ops used elsewhere (see `fusedAdamUpdate`). Pure state passing: `update`
- * returns new params and state (owned by the caller) and disposes nothing. Params without a gradient must be given a zero gradient by the caller.
+ * returns new params and state (owned by the caller) and disposes nothing. Params without a
+ * gradient must be given a zero gradient by the caller.
  *
  * @example
  * ```ts
@@ -90,7 +91,11 @@ export function adam(config: AdamConfigInput = {}): Optimizer<AdamConfig> {
   ): OptimizerUpdate => {
     const names = Object.keys(params);
     for (const name of names) {
-      if (!grads[name]) shapeError(`adam: gradient of '${name}'`, 'a tensor', 'none');
+      const g = grads[name];
+      if (!g) shapeError(`adam: gradient of '${name}'`, 'a tensor', 'none');
+      const p = params[name]!;
+      if (g.shape.join() !== p.shape.join())
+        shapeError(`adam: gradient of '${name}'`, `shape [${p.shape}]`, `[${g.shape}]`);
       for (const slot of SLOTS)
         if (!state.slots[slot]?.[name])
           shapeError(`adam: state ${slot}.${name}`, 'a tensor', 'none (state/params mismatch)');
@@ -105,13 +110,6 @@ export function adam(config: AdamConfigInput = {}): Optimizer<AdamConfig> {
       names.every((n) => params[n]!.dtype === 'float32' && grads[n]!.dtype === 'float32');
     if (fused)
       return tf.tidy(() => {
-        for (const name of names)
-          if (grads[name]!.shape.join() !== params[name]!.shape.join())
-            shapeError(
-              `adam: gradient of '${name}'`,
-              `shape [${params[name]!.shape}]`,
-              `[${grads[name]!.shape}]`,
-            );
         const coef = cfg.gradClip === null ? undefined : clipCoefficient(grads, cfg.gradClip);
         const next = fusedAdamUpdate(
           names.map((n) => params[n]!),
@@ -135,8 +133,6 @@ export function adam(config: AdamConfigInput = {}): Optimizer<AdamConfig> {
       for (const name of names) {
         const p = params[name]!;
         let g = clipped[name]!;
-        if (g.shape.join() !== p.shape.join())
-          shapeError(`adam: gradient of '${name}'`, `shape [${p.shape}]`, `[${g.shape}]`);
         if (cfg.weightDecay !== 0) g = tf.add(g, tf.mul(p, cfg.weightDecay));
         const mT = tf.add(
           tf.mul(state.slots['exp_avg']![name]!, cfg.beta1),
