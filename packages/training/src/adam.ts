@@ -96,9 +96,13 @@ export function adam(config: AdamConfigInput = {}): Optimizer<AdamConfig> {
       const p = params[name]!;
       if (g.shape.join() !== p.shape.join())
         shapeError(`adam: gradient of '${name}'`, `shape [${p.shape}]`, `[${g.shape}]`);
-      for (const slot of SLOTS)
-        if (!state.slots[slot]?.[name])
+      for (const slot of SLOTS) {
+        const s = state.slots[slot]?.[name];
+        if (!s)
           shapeError(`adam: state ${slot}.${name}`, 'a tensor', 'none (state/params mismatch)');
+        if (s.shape.join() !== p.shape.join())
+          shapeError(`adam: state ${slot}.${name}`, `shape [${p.shape}]`, `[${s.shape}]`);
+      }
     }
     const lrT = learningRate(step);
     const t = state.count + 1;

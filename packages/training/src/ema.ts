@@ -67,8 +67,15 @@ export function emaUpdate(ema: Ema, params: Params): Ema {
   const count = ema.count + 1;
   const oneMinusDecay = 1 - emaDecay(ema.decay, count);
   const names = Object.keys(ema.params);
-  for (const name of names)
-    if (!params[name]) throw new RangeError(`emaUpdate: params have no '${name}'`);
+  for (const name of names) {
+    const p = params[name];
+    if (!p) throw new RangeError(`emaUpdate: params have no '${name}'`);
+    const s = ema.params[name]!;
+    if (p.shape.join() !== s.shape.join())
+      throw new RangeError(
+        `emaUpdate: '${name}' has shape [${p.shape}] in params but [${s.shape}] in the EMA`,
+      );
+  }
   const fused =
     names.length > 0 &&
     fusedUpdatesAvailable() &&

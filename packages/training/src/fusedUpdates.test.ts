@@ -156,4 +156,21 @@ describe('fused Adam and EMA updates', () => {
     );
     expect(fused).toEqual(reference);
   });
+
+  it('refuses mismatched shapes by name instead of reading past a tensor', () => {
+    expectNoLeaks(() =>
+      tf.tidy(() => {
+        const params = { w: tf.ones([2, 3]) };
+        const ema = emaInit({ w: tf.ones([3]) }, 0.9);
+        expect(() => emaUpdate(ema, params)).toThrow(
+          "emaUpdate: 'w' has shape [2,3] in params but [3] in the EMA",
+        );
+        const opt = adam({ gradClip: null });
+        const slots = { exp_avg: { w: tf.zeros([3]) }, exp_avg_sq: { w: tf.zeros([2, 3]) } };
+        expect(() => opt.update({ w: tf.ones([2, 3]) }, { count: 0, slots }, params, 0)).toThrow(
+          /exp_avg\.w.*\[2,3\].*\[3\]/,
+        );
+      }),
+    );
+  });
 });
