@@ -5,7 +5,7 @@ import { describe, expect, it } from 'vitest';
 import { adam } from './adam.js';
 import { clipByGlobalNorm } from './clip.js';
 import { emaInit, emaUpdate } from './ema.js';
-import { fusedUpdatesAvailable } from './fusedUpdates.js';
+import { fusedEmaUpdate, fusedUpdatesAvailable } from './fusedUpdates.js';
 import { disposeOptimizerState } from './optimizer.js';
 
 const shapes: Record<string, number[]> = {
@@ -169,6 +169,9 @@ describe('fused Adam and EMA updates', () => {
         const slots = { exp_avg: { w: tf.zeros([3]) }, exp_avg_sq: { w: tf.zeros([2, 3]) } };
         expect(() => opt.update({ w: tf.ones([2, 3]) }, { count: 0, slots }, params, 0)).toThrow(
           /exp_avg\.w.*\[2,3\].*\[3\]/,
+        );
+        expect(() => fusedEmaUpdate([tf.ones([3])], [tf.ones([2, 3])], 0.1)).toThrow(
+          'fusedEmaUpdate: params[0] has shape [2,3], expected [3]',
         );
       }),
     );

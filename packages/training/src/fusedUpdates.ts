@@ -114,6 +114,24 @@ function emaKernel({ inputs, backend, attrs }: KernelArgs): TensorInfo[] {
   return out;
 }
 
+/** Every list in `others` has a tensor of the same shape as `first[i]` at every i (the kernels read that many elements). */
+function sameShapes(
+  fn: string,
+  first: readonly tf.Tensor[],
+  others: Record<string, readonly tf.Tensor[]>,
+): void {
+  for (const [name, list] of Object.entries(others)) {
+    if (list.length !== first.length)
+      throw new RangeError(`${fn}: expected ${first.length} ${name}, got ${list.length}`);
+    list.forEach((t, i) => {
+      if (t.shape.join() !== first[i]!.shape.join())
+        throw new RangeError(
+          `${fn}: ${name}[${i}] has shape [${t.shape}], expected [${first[i]!.shape}]`,
+        );
+    });
+  }
+}
+
 let registered = false;
 
 /**
@@ -157,6 +175,7 @@ export function fusedAdamUpdate(
   coef: tf.Scalar | undefined,
   scalars: AdamStepScalars,
 ): { params: tf.Tensor[]; m: tf.Tensor[]; v: tf.Tensor[] } {
+  sameShapes('fusedAdamUpdate', params, { grads, m, v });
   const inputs: NamedTensorMap = {};
   params.forEach((p, i) => {
     inputs[`p${i}`] = p;
@@ -189,6 +208,7 @@ export function fusedEmaUpdate(
   params: readonly tf.Tensor[],
   oneMinusDecay: number,
 ): tf.Tensor[] {
+  sameShapes('fusedEmaUpdate', shadows, { params });
   const inputs: NamedTensorMap = {};
   shadows.forEach((s, i) => {
     inputs[`s${i}`] = s;
