@@ -154,7 +154,8 @@ async function main() {
     const only = process.env.BENCH_ONLY?.split(',').filter((s) => s !== '');
     await benchVsTorch({
       rounds: positiveInt('BENCH_ROUNDS', 5),
-      warmup: positiveInt('BENCH_WARMUP', 1),
+      // 3: the first workload of the process also warms up V8, the wasm heap and oneDNN's caches
+      warmup: positiveInt('BENCH_WARMUP', 3),
       ...(only ? { only } : {}),
     });
     return;
