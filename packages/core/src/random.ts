@@ -183,6 +183,12 @@ export function normalArray(k: Key, n: number): Float32Array {
   return out;
 }
 
+/** u ← minval + (maxval − minval)·u in place: uniforms on [0, 1) moved to [minval, maxval). */
+function rescale(u: Float32Array, minval: number, maxval: number): void {
+  if (minval === 0 && maxval === 1) return;
+  for (let i = 0; i < u.length; i++) u[i] = minval + (maxval - minval) * u[i]!;
+}
+
 /**
  * out[offset .. offset+n) ← {@link uniformArray}(k, n), without allocating: word i is half
  * (i mod 2) of threefry2x32(k, ⌊i/2⌋, BITS), as in {@link randomBits}.
@@ -227,8 +233,7 @@ export function normal(k: Key, shape: readonly number[]): tf.Tensor {
 /** A tensor of uniform noise in [minval, maxval) of `shape` drawn from `k`. */
 export function uniform(k: Key, shape: readonly number[], minval = 0, maxval = 1): tf.Tensor {
   const u = uniformArray(k, size(shape));
-  if (minval !== 0 || maxval !== 1)
-    for (let i = 0; i < u.length; i++) u[i] = minval + (maxval - minval) * u[i]!;
+  rescale(u, minval, maxval);
   return tf.tensor(u, [...shape], 'float32');
 }
 
@@ -258,8 +263,7 @@ export function uniformPerSample(
   const per = size(rest);
   const out = new Float32Array(batch * per);
   for (let i = 0; i < batch; i++) fillUniform(fold(k, i), out, i * per, per);
-  if (minval !== 0 || maxval !== 1)
-    for (let j = 0; j < out.length; j++) out[j] = minval + (maxval - minval) * out[j]!;
+  rescale(out, minval, maxval);
   return tf.tensor(out, [...shape], 'float32');
 }
 

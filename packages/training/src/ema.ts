@@ -94,11 +94,8 @@ export function emaUpdate(ema: Ema, params: Params): Ema {
   }
   return tf.tidy(() => {
     const out: Record<string, tf.Tensor> = {};
-    for (const [name, s] of Object.entries(ema.params)) {
-      const p = params[name];
-      if (!p) throw new RangeError(`emaUpdate: params have no '${name}'`);
-      out[name] = tf.sub(s, tf.mul(tf.sub(s, p), oneMinusDecay));
-    }
+    for (const [name, s] of Object.entries(ema.params))
+      out[name] = tf.sub(s, tf.mul(tf.sub(s, params[name]!), oneMinusDecay));
     return { decay: ema.decay, count, params: out };
   });
 }

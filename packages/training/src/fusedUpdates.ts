@@ -114,7 +114,10 @@ function emaKernel({ inputs, backend, attrs }: KernelArgs): TensorInfo[] {
   return out;
 }
 
-/** Every list in `others` has a tensor of the same shape as `first[i]` at every i (the kernels read that many elements). */
+/**
+ * Every list in `others` has, at every i, a tensor of the shape of `first[i]` (the kernels read
+ * that many elements of each).
+ */
 function sameShapes(
   fn: string,
   first: readonly tf.Tensor[],
@@ -145,11 +148,11 @@ let registered = false;
  */
 export function fusedUpdatesAvailable(backendName: string = getBackend()): boolean {
   if (!registered) {
-    for (const backendName of hostBackends) {
-      if (!getKernel(adamKernelName, backendName))
-        registerKernel({ kernelName: adamKernelName, backendName, kernelFunc: adamKernel });
-      if (!getKernel(emaKernelName, backendName))
-        registerKernel({ kernelName: emaKernelName, backendName, kernelFunc: emaKernel });
+    for (const host of hostBackends) {
+      if (!getKernel(adamKernelName, host))
+        registerKernel({ kernelName: adamKernelName, backendName: host, kernelFunc: adamKernel });
+      if (!getKernel(emaKernelName, host))
+        registerKernel({ kernelName: emaKernelName, backendName: host, kernelFunc: emaKernel });
     }
     registered = true;
   }
